@@ -1,0 +1,50 @@
+# QMS — the two commands: `make run` and `make test`. Everything else is what they need.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+FLASK  := $(BIN)/flask --app qms
+HOST   ?= 127.0.0.1
+PORT   ?= 5000
+
+.PHONY: run test install install-test catalogs extract db demo lint clean
+
+run: install catalogs db   ## set up everything and start the site with its scheduler
+	$(FLASK) demo --if-empty
+	@echo "QMS on http://$(HOST):$(PORT)/ (Ctrl-C stops the site and the scheduler)"
+	QMS_SESSION_COOKIE_SECURE=$${QMS_SESSION_COOKIE_SECURE:-0} $(FLASK) run --host $(HOST) --port $(PORT) --no-reload
+
+test: install-test catalogs   ## set up and run the test suite
+	$(BIN)/pytest -q $(PYTEST_ARGS)
+
+$(BIN)/activate:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+
+$(VENV)/.installed: $(BIN)/activate pyproject.toml
+	$(BIN)/python -m pip install -q -e .
+	touch $@
+
+$(VENV)/.installed-test: $(VENV)/.installed pyproject.toml
+	$(BIN)/python -m pip install -q -e '.[test]'
+	touch $@
+
+install: $(VENV)/.installed
+install-test: $(VENV)/.installed-test
+
+# Compiled catalogues are build output (git-ignored), made from the .po files.
+catalogs: $(VENV)/.installed
+	$(BIN)/pybabel compile -q -d qms/translations
+
+# Refresh the catalogues after adding or changing strings (then translate the new entries).
+extract: $(VENV)/.installed
+	$(BIN)/pybabel extract -q -F babel.cfg -k _l -k lazy_gettext -o qms/translations/messages.pot .
+	$(BIN)/pybabel update -q -N -i qms/translations/messages.pot -d qms/translations
+
+db: $(VENV)/.installed
+	$(FLASK) db upgrade
+
+lint: $(VENV)/.installed-test
+	$(BIN)/ruff check .
+
+clean:
+	rm -rf $(VENV) .pytest_cache

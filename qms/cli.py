@@ -1,0 +1,118 @@
+"""`flask --app qms ...` commands: users, API tokens, CSV import, demo data."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import click
+from flask import current_app
+from flask.cli import AppGroup
+
+from qms.core.tx import unit_of_work
+
+users_cli = AppGroup("users", help="Manage user accounts.")
+tokens_cli = AppGroup("api-tokens", help="Manage API tokens for /api/v1.")
+
+
+@users_cli.command("create")
+@click.option("--email", required=True)
+@click.option("--name", required=True)
+@click.option("--role", "roles", multiple=True, required=True,
+              help="Repeat for several roles.")
+@click.option("--branch", "branch_code", default=None, help="Branch code for branch roles.")
+@click.option("--region", default=None, help="Region scope instead of a branch.")
+@click.option("--agent", "agent_code", default=None, help="Agent record of an agent's login.")
+@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
+def users_create(email, name, roles, branch_code, region, agent_code, password):
+    """Create a user with one or more roles."""
+    from qms.auth.services import GrantSpec, ValidationError, create_user
+    from qms.core.permissions import GLOBAL_CAPABLE
+
+    grants = [GrantSpec(r, None if (r in GLOBAL_CAPABLE and not branch_code) or r == "shopper"
+                        else branch_code, region if r != "shopper" else None) for r in roles]
+    try:
+        with unit_of_work():
+            user = create_user(email=email, name=name, password=password, grants=grants,
+                               agent_code=agent_code)
+    except ValidationError as exc:
+        for field, message in exc.fields.items():
+            click.echo(f"{field}: {message}", err=True)
+        sys.exit(2)
+    click.echo(f"created {user.email} ({', '.join(sorted(user.roles))})")
+
+
+@tokens_cli.command("create")
+@click.option("--name", required=True)
+@click.option("--role", required=True)
+@click.option("--branch", "branch_code", default=None)
+@click.option("--region", default=None)
+def tokens_create(name, role, branch_code, region):
+    """Create an API token and print it once; only its hash is stored."""
+    from qms.auth.services import ValidationError, create_api_token
+
+    try:
+        with unit_of_work():
+            _token, secret = create_api_token(name=name, role=role, branch_code=branch_code,
+                                              region=region)
+    except ValidationError as exc:
+        for field, message in exc.fields.items():
+            click.echo(f"{field}: {message}", err=True)
+        sys.exit(2)
+    click.echo(secret)
+
+
+@click.command("import")
+@click.argument("kind", type=click.Choice(["branches", "agents", "customers"]))
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@click.option("--encoding", default="utf-8-sig", show_default=True,
+              help="Text encoding of the file (utf-8-sig, gb18030, big5).")
+def import_command(kind, path, encoding):
+    """Import a CSV file of branches, agents or customers: all rows or none."""
+    from qms.core import audit
+    from qms.org.importer import ImportRejected, import_csv
+
+    size = os.path.getsize(path)
+    batch = current_app.config["IMPORT_BATCH_SIZE"]
+    try:
+        with open(path, "rb") as fh, click.progressbar(length=size, label=f"Importing {kind}",
+                                                       file=sys.stderr) as bar:
+            with unit_of_work():
+                result = import_csv(kind, fh, encoding=encoding, batch_size=batch,
+                                    progress=bar.update)
+                audit.record("import", subject=kind, details={"rows": result.rows, "file": path})
+    except ImportRejected as exc:
+        errors = exc.result.errors
+        click.echo(f"nothing imported: {len(errors)} errors", err=True)
+        for e in errors:
+            click.echo(f"line {e.line}, column {e.column or '-'}: {e.message}", err=True)
+        sys.exit(1)
+    click.echo(f"imported {result.rows} {kind}")
+
+
+@click.command("demo")
+@click.option("--seed", default=2026, show_default=True, type=int)
+@click.option("--if-empty", is_flag=True, help="Do nothing (and succeed) if data exists.")
+def demo_command(seed, if_empty):
+    """Fill an empty database with a realistic demo bank."""
+    from qms.demo import DemoRefused, build_demo
+
+    try:
+        with unit_of_work():
+            logins = build_demo(seed=seed)
+    except DemoRefused as exc:
+        if if_empty:
+            click.echo(f"demo data skipped: {exc}")
+            return
+        click.echo(str(exc), err=True)
+        sys.exit(1)
+    click.echo("Demo bank created. Sign in at http://127.0.0.1:5000/login with:")
+    for role, email, password in logins:
+        click.echo(f"  {role:<12} {email:<32} {password}")
+
+
+def init_app(app) -> None:
+    app.cli.add_command(users_cli)
+    app.cli.add_command(tokens_cli)
+    app.cli.add_command(import_command)
+    app.cli.add_command(demo_command)

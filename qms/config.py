@@ -1,0 +1,117 @@
+"""Configuration in layers: defaults here -> instance/config.py -> QMS_* environment -> test dict."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+LOCALES = ("zh_Hans", "zh_Hant", "en")
+
+ROLES = ("admin", "qa", "auditor", "complaints", "branch_head", "agent", "shopper")
+
+
+class Defaults:
+    """Safe defaults; every key may be overridden by a later layer."""
+
+    SECRET_KEY: str | None = None
+    SQLALCHEMY_DATABASE_URI: str | None = None  # None -> SQLite in the instance folder
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {}
+    SQLALCHEMY_TRACK_MODIFICATIONS = False
+
+    BABEL_DEFAULT_LOCALE = "zh_Hans"
+    BABEL_DEFAULT_TIMEZONE = "Asia/Shanghai"
+    LANGUAGES = LOCALES
+
+    WTF_CSRF_ENABLED = True
+    WTF_CSRF_TIME_LIMIT = 8 * 3600
+
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = True
+    SESSION_COOKIE_NAME = "qms_session"
+    REMEMBER_COOKIE_SECURE = True
+    REMEMBER_COOKIE_HTTPONLY = True
+    PERMANENT_SESSION_LIFETIME = 8 * 3600
+
+    PASSWORD_HASH_METHOD = "scrypt"
+    PASSWORD_MIN_LENGTH = 10
+    # Login throttling: this many failures for one e-mail (or from one address) within the
+    # window lock further attempts until the window has passed.
+    LOGIN_MAX_FAILURES = 5
+    LOGIN_FAILURE_WINDOW = 15 * 60
+    LOGIN_MAX_FAILURES_PER_IP = 30
+
+    MAX_CONTENT_LENGTH = 64 * 1024 * 1024
+    IMPORT_BATCH_SIZE = 2000
+
+    SMTP_HOST: str | None = None
+    SMTP_PORT = 25
+    SMTP_USER: str | None = None
+    SMTP_PASSWORD: str | None = None
+    SMTP_STARTTLS = False
+    MAIL_FROM = "qms@localhost"
+
+    SCHEDULER_ENABLED = True
+
+
+def _coerce(raw: str, current):
+    """Environment values are strings; give them the type of the default they replace."""
+    if isinstance(current, bool):
+        return raw.strip().lower() in ("1", "true", "yes", "on")
+    if isinstance(current, int) and not isinstance(current, bool):
+        return int(raw)
+    if isinstance(current, (dict, list, tuple)):
+        return json.loads(raw)
+    return raw
+
+
+def load_config(app, overrides: dict | None = None) -> None:
+    """Apply the layers in order and fill in what is derived from the instance folder."""
+    app.config.from_object(Defaults)
+    app.config.from_pyfile("config.py", silent=True)
+
+    for key, raw in os.environ.items():
+        if not key.startswith("QMS_"):
+            continue
+        name = key[4:]
+        if name == "DATABASE_URL":
+            name = "SQLALCHEMY_DATABASE_URI"
+        app.config[name] = _coerce(raw, app.config.get(name))
+
+    if overrides:
+        app.config.update(overrides)
+
+    instance = Path(app.instance_path)
+    if not app.config.get("SQLALCHEMY_DATABASE_URI"):
+        instance.mkdir(parents=True, exist_ok=True)
+        app.config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{instance / 'qms.sqlite'}"
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = _instance_secret(instance)
+    app.config.setdefault("OUTBOX_DIR", str(instance / "outbox"))
+    app.config.setdefault("UPLOAD_DIR", str(instance / "uploads"))
+
+    uri = app.config["SQLALCHEMY_DATABASE_URI"]
+    if uri.startswith("sqlite"):
+        opts = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
+        opts.setdefault("connect_args", {}).setdefault("timeout", 30)
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = opts
+
+
+def _instance_secret(instance: Path) -> str:
+    """A random key written once to instance/secret_key, never to the repository."""
+    instance.mkdir(parents=True, exist_ok=True)
+    path = instance / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    key = secrets.token_hex(32)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:  # another process won the race; use its key
+        return path.read_text().strip()
+    with os.fdopen(fd, "w") as fh:
+        fh.write(key)
+    return key

@@ -1,0 +1,1 @@
+"""Cross-cutting pieces without routes: DB base, time, permissions, audit log, security."""

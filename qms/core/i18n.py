@@ -1,0 +1,88 @@
+"""Locale and time-zone selection, and the display filters that use them."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from flask import current_app, request, session
+from flask_babel import format_date, format_datetime, format_decimal, format_percent
+from flask_login import current_user
+
+LOCALE_NAMES = {"zh_Hans": "简体中文", "zh_Hant": "繁體中文", "en": "English"}
+
+# Accept-Language tags a browser sends, mapped to our catalogues.
+_TAG_TO_LOCALE = {
+    "zh-hans": "zh_Hans", "zh-cn": "zh_Hans", "zh-sg": "zh_Hans", "zh": "zh_Hans",
+    "zh-hant": "zh_Hant", "zh-tw": "zh_Hant", "zh-hk": "zh_Hant", "zh-mo": "zh_Hant",
+    "en": "en",
+}
+
+
+def normalise_locale(value: str | None) -> str | None:
+    if not value:
+        return None
+    if value in LOCALE_NAMES:
+        return value
+    tag = value.strip().replace("_", "-").lower()
+    if tag in _TAG_TO_LOCALE:
+        return _TAG_TO_LOCALE[tag]
+    return _TAG_TO_LOCALE.get(tag.split("-")[0]) if tag.startswith("en") else None
+
+
+def select_locale() -> str:
+    """The user's setting, then ?lang= (remembered in the session), then Accept-Language."""
+    if current_user and getattr(current_user, "is_authenticated", False) and current_user.locale:
+        loc = normalise_locale(current_user.locale)
+        if loc:
+            return loc
+    asked = normalise_locale(request.args.get("lang"))
+    if asked:
+        session["lang"] = asked
+        return asked
+    remembered = normalise_locale(session.get("lang"))
+    if remembered:
+        return remembered
+    for tag, _quality in request.accept_languages:
+        loc = normalise_locale(tag)
+        if loc:
+            return loc
+    return current_app.config["BABEL_DEFAULT_LOCALE"]
+
+
+def select_timezone() -> str:
+    if current_user and getattr(current_user, "is_authenticated", False) and current_user.timezone:
+        return current_user.timezone
+    return current_app.config["BABEL_DEFAULT_TIMEZONE"]
+
+
+def init_app(app) -> None:
+    def fmt_datetime(value: datetime | None, fmt: str = "medium") -> str:
+        return "" if value is None else format_datetime(value, fmt)
+
+    def fmt_date(value: date | datetime | None, fmt: str = "medium") -> str:
+        return "" if value is None else format_date(value, fmt)
+
+    def fmt_number(value, digits: int | None = None) -> str:
+        if value is None:
+            return ""
+        if digits is not None:
+            return format_decimal(value, format="#,##0." + "0" * digits if digits else "#,##0")
+        return format_decimal(value)
+
+    def fmt_percent(value, digits: int = 1) -> str:
+        if value is None:
+            return ""
+        return format_percent(value, format="#,##0." + "0" * digits + "%" if digits else "#,##0%")
+
+    app.jinja_env.filters.update(
+        datetime=fmt_datetime, date=fmt_date, number=fmt_number, percent=fmt_percent
+    )
+
+    @app.context_processor
+    def _locales():
+        from flask_babel import get_locale
+
+        loc = get_locale()
+        code = str(loc) if loc else "en"
+        html_lang = {"zh_Hans": "zh-Hans", "zh_Hant": "zh-Hant"}.get(code, "en")
+        return {"locale_names": LOCALE_NAMES, "current_locale": code, "html_lang": html_lang}

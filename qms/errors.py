@@ -1,0 +1,43 @@
+"""Error pages in the user's language, and JSON errors on the API."""
+
+from __future__ import annotations
+
+from flask import render_template, request
+from flask_babel import gettext as _
+from werkzeug.exceptions import HTTPException
+
+from qms.core.permissions import api_error
+
+
+def _titles():
+    return {
+        400: _("The request could not be understood."),
+        403: _("You do not have access to this page."),
+        404: _("This page does not exist, or you cannot see it."),
+        405: _("This action is not allowed here."),
+        413: _("The upload is too large."),
+        429: _("Too many requests. Please wait a moment and try again."),
+        500: _("Something went wrong on our side. The error has been logged."),
+    }
+
+
+def init_app(app) -> None:
+    @app.errorhandler(HTTPException)
+    def _http_error(exc: HTTPException):
+        code = exc.code or 500
+        message = _titles().get(code, exc.name)
+        if request.path.startswith("/api/"):
+            return api_error(code, message)
+        template = f"errors/{code}.html" if code in (403, 404, 500) else "errors/generic.html"
+        return render_template(template, code=code, message=message), code
+
+    @app.errorhandler(Exception)
+    def _unexpected(exc: Exception):
+        app.logger.exception("unhandled error on %s", request.path)
+        from qms.extensions import db
+
+        db.session.rollback()
+        message = _titles()[500]
+        if request.path.startswith("/api/"):
+            return api_error(500, message)
+        return render_template("errors/500.html", code=500, message=message), 500
