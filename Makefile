@@ -33,12 +33,12 @@ install-test: $(VENV)/.installed-test
 
 # Compiled catalogues are build output (git-ignored), made from the .po files.
 catalogs: $(VENV)/.installed
-	$(BIN)/pybabel compile -q -d qms/translations
+	$(BIN)/pybabel compile -d qms/translations 2>&1 | grep -v "^compiling" || true
 
 # Refresh the catalogues after adding or changing strings (then translate the new entries).
 extract: $(VENV)/.installed
-	$(BIN)/pybabel extract -q -F babel.cfg -k _l -k lazy_gettext -o qms/translations/messages.pot .
-	$(BIN)/pybabel update -q -N -i qms/translations/messages.pot -d qms/translations
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext --sort-by-file --no-wrap -o qms/translations/messages.pot .
+	$(BIN)/pybabel update -N --no-wrap -i qms/translations/messages.pot -d qms/translations
 
 db: $(VENV)/.installed
 	$(FLASK) db upgrade
