@@ -33,7 +33,7 @@ install-test: $(VENV)/.installed-test
 
 # Compiled catalogues are build output (git-ignored), made from the .po files.
 catalogs: $(VENV)/.installed
-	$(BIN)/pybabel compile -d qms/translations 2>&1 | grep -v "^compiling" || true
+	$(BIN)/pybabel compile -d qms/translations
 
 # Refresh the catalogues after adding or changing strings (then translate the new entries).
 extract: $(VENV)/.installed
