@@ -11,7 +11,10 @@ PORT   ?= 5000
 run: install catalogs db   ## set up everything and start the site with its scheduler
 	$(FLASK) demo --if-empty
 	@echo "QMS on http://$(HOST):$(PORT)/ (Ctrl-C stops the site and the scheduler)"
-	QMS_SESSION_COOKIE_SECURE=$${QMS_SESSION_COOKIE_SECURE:-0} $(FLASK) run --host $(HOST) --port $(PORT) --no-reload
+	@export QMS_SESSION_COOKIE_SECURE=$${QMS_SESSION_COOKIE_SECURE:-0}; \
+	$(FLASK) scheduler & sched=$$!; \
+	trap 'kill $$sched 2>/dev/null' EXIT INT TERM; \
+	$(FLASK) run --host $(HOST) --port $(PORT) --no-reload
 
 test: install-test catalogs   ## set up and run the test suite
 	$(BIN)/pytest -q $(PYTEST_ARGS)

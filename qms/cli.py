@@ -111,8 +111,56 @@ def demo_command(seed, if_empty):
         click.echo(f"  {role:<12} {email:<32} {password}")
 
 
+@click.command("scheduler")
+def scheduler_command():
+    """Run the scheduler process (one per installation)."""
+    from qms.jobs import JOBS, build_scheduler
+
+    scheduler = build_scheduler(current_app._get_current_object())
+    click.echo(f"scheduler started with {len(JOBS)} jobs: {', '.join(sorted(JOBS)) or '-'}")
+    try:
+        scheduler.start()
+    except (KeyboardInterrupt, SystemExit):
+        pass
+
+
+jobs_cli = AppGroup("jobs", help="Inspect and run scheduled jobs by hand.")
+
+
+@jobs_cli.command("list")
+def jobs_list():
+    from qms.jobs import JOBS, _load_jobs
+
+    _load_jobs()
+    for j in JOBS.values():
+        click.echo(f"{j.id:<28} {j.trigger} {j.trigger_args}  {j.description}")
+
+
+@jobs_cli.command("run")
+@click.argument("job_id")
+@click.option("--now", "now_iso", default=None, help="Pretend it is this time (ISO 8601).")
+def jobs_run(job_id, now_iso):
+    """Run one job now (for operators and tests)."""
+    from datetime import UTC, datetime
+
+    from qms.jobs import JOBS, _load_jobs, run_job
+
+    _load_jobs()
+    if job_id not in JOBS:
+        click.echo(f"no job {job_id}; known: {', '.join(sorted(JOBS)) or '-'}", err=True)
+        sys.exit(2)
+    now = None
+    if now_iso:
+        now = datetime.fromisoformat(now_iso)
+        now = now.replace(tzinfo=UTC) if now.tzinfo is None else now
+    touched = run_job(job_id, now)
+    click.echo(f"{job_id}: {touched if touched is not None else 0} items")
+
+
 def init_app(app) -> None:
     app.cli.add_command(users_cli)
     app.cli.add_command(tokens_cli)
     app.cli.add_command(import_command)
     app.cli.add_command(demo_command)
+    app.cli.add_command(scheduler_command)
+    app.cli.add_command(jobs_cli)

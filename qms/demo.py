@@ -80,8 +80,10 @@ def build_demo(*, seed: int = 2026, customers: int = 5000) -> list[tuple[str, st
 
     logins = []
     home = branches[0]
+    # Passwords come from their own generator so that adding demo data never changes them.
+    pw_rng = random.Random(f"{seed}-passwords")
     for role in ROLES:
-        password = f"demo-{role.replace('_', '-')}-{rng.randint(1000, 9999)}"
+        password = f"demo-{role.replace('_', '-')}-{pw_rng.randint(1000, 9999)}"
         email = f"{role.replace('_', '.')}@demo.qms"
         branch_code = home.code if role in ("branch_head", "agent") else None
         create_user(email=email, name=f"Demo {role}", password=password,
