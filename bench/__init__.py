@@ -1,0 +1,1 @@
+"""Benchmarks, run one at a time as `python -m bench.<name>`; not part of the test run."""

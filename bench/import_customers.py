@@ -1,0 +1,226 @@
+"""Benchmark: CSV import of 100,000 customers against a raw executemany insert of the same rows.
+
+    python -m bench.import_customers [--rows 100000] [--batch-size N] [--pg]
+
+Both sides write into a fresh `customers` table made from the same metadata (same indexes,
+foreign keys on) and commit once; the raw side is handed the rows already parsed, so the ratio
+says what reading, checking and SQLAlchemy cost on top of the database's own insert work.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import random
+import sys
+import tempfile
+import time
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+
+import sqlalchemy as sa
+
+from qms import create_app
+from qms.core.tx import unit_of_work
+from qms.extensions import db
+from qms.org.importer import import_csv
+from qms.org.models import Branch, Customer
+
+PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+STAMP = datetime(2026, 1, 5, 8, 30, tzinfo=UTC)
+BRANCHES = [(f"B{n:03d}", f"测试支行{n}") for n in range(1, 41)]
+SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗"
+GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华"
+HEADER = ["ref", "name", "email", "phone", "segment", "locale", "home_branch_code"]
+
+
+def generate_rows(n: int, seed: int = 2026) -> list[list[str]]:
+    """n customer rows as CSV values, the same for the same seed."""
+    rng = random.Random(seed)
+    rows = []
+    for i in range(1, n + 1):
+        name = rng.choice(SURNAMES) + rng.choice(GIVEN) + (rng.choice(GIVEN) if i % 3 else "")
+        rows.append([
+            f"C{i:07d}",
+            name,
+            f"customer{i}@Example.CN" if i % 10 != 5 else "",
+            f"+86 13{rng.randrange(10**9):09d}" if i % 7 else "",
+            "vip" if i % 20 == 0 else "standard",
+            ("zh_Hans", "zh_Hans", "zh_Hant", "en")[i % 4],
+            BRANCHES[i % len(BRANCHES)][0] if i % 50 else "",
+        ])
+    return rows
+
+
+def write_csv(path: Path, rows: list[list[str]]) -> None:
+    with open(path, "w", encoding="utf-8", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(HEADER)
+        writer.writerows(rows)
+
+
+def parsed(rows: list[list[str]], branch_ids: dict[str, int], stamp) -> list[tuple]:
+    """The rows as the database receives them: e-mail folded, codes resolved, blanks as NULL."""
+    return [(r[0], r[1], r[2].lower() or None, r[3] or None, r[4], r[5],
+             branch_ids.get(r[6]), stamp) for r in rows]
+
+
+def make_app(url: str):
+    app = create_app({
+        "TESTING": True,
+        "SECRET_KEY": "bench",
+        "SQLALCHEMY_DATABASE_URI": url,
+        "SCHEDULER_ENABLED": False,
+        "SMTP_HOST": None,
+    })
+    with app.app_context():
+        db.drop_all()
+        db.create_all()
+        db.session.add_all(Branch(code=c, name=n, region="华东", city="上海") for c, n in BRANCHES)
+        db.session.commit()
+    return app
+
+
+def time_import(app, csv_path: Path, batch_size: int | None, expected: int) -> float:
+    with app.app_context():
+        kw = {"batch_size": batch_size} if batch_size else {}
+        start = time.perf_counter()
+        with open(csv_path, "rb") as fh, unit_of_work():
+            result = import_csv("customers", fh, now=STAMP, **kw)
+        elapsed = time.perf_counter() - start
+        count = db.session.scalar(sa.select(sa.func.count(Customer.id)))
+        sample = db.session.scalar(sa.select(Customer).where(Customer.ref == "C0000020"))
+        if result.rows != expected or count != expected:
+            sys.exit(f"import wrote {count} rows (reported {result.rows}), expected {expected}")
+        if sample is None or sample.segment != "vip" or sample.email != "customer20@example.cn":
+            sys.exit(f"row C0000020 was not imported as generated: {sample!r}")
+        db.session.remove()
+        db.engine.dispose()
+    return elapsed
+
+
+def _insert_sql(placeholder: str) -> str:
+    cols = ("ref", "name", "email", "phone", "segment", "locale", "home_branch_id", "created_at")
+    return (f"INSERT INTO customers ({', '.join(cols)}) "
+            f"VALUES ({', '.join([placeholder] * len(cols))})")
+
+
+def time_raw_sqlite(path: Path, rows: list[list[str]]) -> float:
+    import sqlite3
+
+    engine = sa.create_engine(f"sqlite:///{path}")
+    db.metadata.create_all(engine)  # the same tables and indexes as the app's
+    with engine.begin() as conn:
+        conn.execute(sa.insert(Branch.__table__),
+                     [{"code": c, "name": n, "region": "华东", "city": "上海",
+                       "timezone": "Asia/Shanghai", "active": True,
+                       "created_at": STAMP} for c, n in BRANCHES])
+        branch_ids = dict(conn.execute(sa.select(Branch.code, Branch.id)).all())
+    engine.dispose()
+    # SQLAlchemy stores SQLite datetimes as naive UTC text; hand sqlite3 the same.
+    values = parsed(rows, branch_ids, STAMP.replace(tzinfo=None).isoformat(" "))
+    con = sqlite3.connect(path)
+    for pragma in ("foreign_keys=ON", "busy_timeout=30000", "journal_mode=WAL",
+                   "synchronous=NORMAL"):
+        con.execute(f"PRAGMA {pragma}")
+    start = time.perf_counter()
+    with con:
+        con.executemany(_insert_sql("?"), values)
+    elapsed = time.perf_counter() - start
+    count = con.execute("SELECT count(*) FROM customers").fetchone()[0]
+    con.close()
+    if count != len(rows):
+        sys.exit(f"raw insert wrote {count} rows, expected {len(rows)}")
+    return elapsed
+
+
+def time_raw_pg(url: str, rows: list[list[str]]) -> float:
+    import psycopg
+
+    engine = sa.create_engine(url)
+    db.metadata.drop_all(engine)
+    db.metadata.create_all(engine)
+    with engine.begin() as conn:
+        conn.execute(sa.insert(Branch.__table__),
+                     [{"code": c, "name": n, "region": "华东", "city": "上海",
+                       "timezone": "Asia/Shanghai", "active": True,
+                       "created_at": STAMP} for c, n in BRANCHES])
+        branch_ids = dict(conn.execute(sa.select(Branch.code, Branch.id)).all())
+    engine.dispose()
+    values = parsed(rows, branch_ids, STAMP)
+    dsn = sa.engine.make_url(url).set(drivername="postgresql").render_as_string(False)
+    with psycopg.connect(dsn) as con:
+        start = time.perf_counter()
+        with con.transaction(), con.cursor() as cur:
+            cur.executemany(_insert_sql("%s"), values)
+        elapsed = time.perf_counter() - start
+        count = con.execute("SELECT count(*) FROM customers").fetchone()[0]
+    if count != len(rows):
+        sys.exit(f"raw insert wrote {count} rows, expected {len(rows)}")
+    return elapsed
+
+
+class _ScratchPg:
+    """Two throw-away PostgreSQL databases (import side, raw side), dropped afterwards."""
+
+    def __init__(self, url: str):
+        self.admin = sa.create_engine(url, isolation_level="AUTOCOMMIT")
+        self.base = sa.engine.make_url(url)
+        self.names = [f"qms_bench_{uuid.uuid4().hex[:8]}" for _ in range(2)]
+
+    def __enter__(self) -> list[str]:
+        with self.admin.connect() as conn:
+            for name in self.names:
+                conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+        return [self.base.set(database=n).render_as_string(False) for n in self.names]
+
+    def __exit__(self, *exc) -> None:
+        with self.admin.connect() as conn:
+            for name in self.names:
+                conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        self.admin.dispose()
+
+
+def report(label: str, n: int, imported: float, raw: float) -> float:
+    ratio = raw / imported
+    print(f"[{label}] import_csv:          {n:,} rows in {imported:6.3f} s = {n / imported:>9,.0f} rows/s")
+    print(f"[{label}] raw executemany:     {n:,} rows in {raw:6.3f} s = {n / raw:>9,.0f} rows/s")
+    print(f"[{label}] ratio import / raw:  {ratio:.2f}  (aim >= 0.50)")
+    return ratio
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=100_000)
+    parser.add_argument("--batch-size", type=int, default=None,
+                        help="import batch size (default: the importer's)")
+    parser.add_argument("--pg", action="store_true", help="also run against PostgreSQL")
+    parser.add_argument("--pg-url", default=PG_URL)
+    args = parser.parse_args(argv)
+
+    rows = generate_rows(args.rows)
+    ratios = []
+    with tempfile.TemporaryDirectory(prefix="qms-bench-") as tmp:
+        tmp = Path(tmp)
+        csv_path = tmp / "customers.csv"
+        write_csv(csv_path, rows)
+        print(f"{args.rows:,} customers, {csv_path.stat().st_size / 1e6:.1f} MB of CSV")
+
+        app = make_app(f"sqlite:///{tmp / 'import.sqlite'}")
+        imported = time_import(app, csv_path, args.batch_size, args.rows)
+        raw = time_raw_sqlite(tmp / "raw.sqlite", rows)
+        ratios.append(report("sqlite", args.rows, imported, raw))
+
+        if args.pg:
+            with _ScratchPg(args.pg_url) as (import_url, raw_url):
+                app = make_app(import_url)
+                imported = time_import(app, csv_path, args.batch_size, args.rows)
+                raw = time_raw_pg(raw_url, rows)
+                ratios.append(report("postgresql", args.rows, imported, raw))
+    print("all rows verified in the database")
+    return 0 if min(ratios) >= 0.5 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
