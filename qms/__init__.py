@@ -54,6 +54,7 @@ def _import_models() -> None:
     import qms.auth.models  # noqa: F401
     import qms.core.audit  # noqa: F401
     import qms.org.models  # noqa: F401
+    import qms.surveys.models  # noqa: F401
 
 
 def _blueprints():
@@ -62,5 +63,8 @@ def _blueprints():
     from qms.main import bp as main
     from qms.org.api import bp as org_api
     from qms.org.views import bp as org
+    from qms.surveys.api import bp as surveys_api
+    from qms.surveys.views import bp as surveys
+    from qms.surveys.views import public_bp as respond
 
-    return [main, auth, org, core_api, org_api]
+    return [main, auth, org, surveys, respond, core_api, org_api, surveys_api]

@@ -16,6 +16,14 @@ class NavItem:
 
 
 NAV: list[NavItem] = [
+    NavItem("surveys.index", _l("Surveys"), frozenset({"admin", "qa"}),
+            _l("Design surveys and publish versions")),
+    NavItem("surveys.campaigns", _l("Campaigns"), frozenset({"admin", "qa"}),
+            _l("Send surveys by e-mail, counter QR codes and the API")),
+    NavItem("surveys.results", _l("Survey results"), frozenset({"admin", "qa", "branch_head"}),
+            _l("CSAT, NPS and CES by branch, agent and month")),
+    NavItem("surveys.follow_ups", _l("Follow-ups"), frozenset({"admin", "qa", "branch_head"}),
+            _l("Detractors and unhappy customers to call back")),
     NavItem("org.branches", _l("Branches"),
             frozenset({"admin", "qa", "auditor", "complaints", "branch_head"}),
             _l("Branches, their agents and regions")),
@@ -33,4 +41,7 @@ NAV: list[NavItem] = [
 
 
 def work_for(roles: set[str]) -> list[NavItem]:
-    return [item for item in NAV if item.roles & roles]
+    from flask import current_app
+
+    return [item for item in NAV
+            if item.roles & roles and item.endpoint in current_app.view_functions]

@@ -1,0 +1,1 @@
+"""Satisfaction surveys: definitions and versions, campaigns, invitations, responses, results."""

@@ -1,0 +1,3 @@
+"""invitations API."""
+
+from qms.surveys.api import bp  # noqa: F401

@@ -1,0 +1,3 @@
+"""results API."""
+
+from qms.surveys.api import bp  # noqa: F401

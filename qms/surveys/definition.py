@@ -1,0 +1,195 @@
+"""Survey definitions: their shape, validation, and reading a submission against them.
+
+A definition is JSON: {"title": {locale: text}, "intro": ..., "thanks": ...,
+"sections": [{"key", "title", "condition"?, "questions": [{"key", "type", "label", "help"?,
+"required"?, "condition"?, ...type options}]}]}. Labels give zh_Hans, zh_Hant and en.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from flask_babel import lazy_gettext as _l
+
+from qms.surveys import conditions
+from qms.surveys.questions import KEY_RE, LOCALES, REGISTRY, InvalidAnswer
+
+FORMAT = "qms-survey/1"
+MAX_QUESTIONS = 200
+
+
+class DefinitionError(ValueError):
+    def __init__(self, problems: list[str]):
+        super().__init__("; ".join(problems))
+        self.problems = problems
+
+
+def text(labels, locale: str, fallback: str = "zh_Hans") -> str:
+    """A label in the locale, falling back to the default locale, then any."""
+    if not isinstance(labels, dict):
+        return str(labels or "")
+    return labels.get(locale) or labels.get(fallback) or next(iter(labels.values()), "")
+
+
+def questions(definition: dict) -> Iterator[tuple[dict, dict]]:
+    for section in definition.get("sections", []):
+        for q in section.get("questions", []):
+            yield section, q
+
+
+def question_map(definition: dict) -> dict[str, dict]:
+    return {q["key"]: q for _s, q in questions(definition)}
+
+
+def _check_labels(value, path: str, required: bool = True) -> list[str]:
+    if value is None and not required:
+        return []
+    if not isinstance(value, dict):
+        return [f"{path}: give the text in zh_Hans, zh_Hant and en"]
+    problems = [f"{path}: unknown language {k}" for k in value if k not in LOCALES]
+    missing = [loc for loc in LOCALES if not str(value.get(loc) or "").strip()]
+    if missing:
+        problems.append(f"{path}: missing {', '.join(missing)}")
+    return problems
+
+
+def validate(definition) -> list[str]:
+    """Every problem in a definition, each with its path; [] when it can be published."""
+    if not isinstance(definition, dict):
+        return ["the definition must be a JSON object"]
+    problems = _check_labels(definition.get("title"), "title")
+    for opt in ("intro", "thanks"):
+        problems += _check_labels(definition.get(opt), opt, required=False)
+    sections = definition.get("sections")
+    if not isinstance(sections, list) or not sections:
+        return problems + ["sections: at least one section is required"]
+    seen: dict[str, str] = {}
+    earlier: set[str] = set()
+    count = 0
+    for si, section in enumerate(sections):
+        sp = f"sections[{si}]"
+        if not isinstance(section, dict):
+            problems.append(f"{sp}: a section is an object")
+            continue
+        key = str(section.get("key", ""))
+        if not KEY_RE.fullmatch(key):
+            problems.append(f"{sp}.key: letters, digits and _ only, starting with a letter")
+        elif key in seen:
+            problems.append(f"{sp}.key: {key} is used twice")
+        seen[key] = sp
+        problems += _check_labels(section.get("title"), f"{sp}.title", required=False)
+        problems += _check_condition(section.get("condition"), f"{sp}.condition", earlier)
+        qs = section.get("questions")
+        if not isinstance(qs, list) or not qs:
+            problems.append(f"{sp}.questions: at least one question is required")
+            continue
+        for qi, q in enumerate(qs):
+            qp = f"{sp}.questions[{qi}]"
+            count += 1
+            if not isinstance(q, dict):
+                problems.append(f"{qp}: a question is an object")
+                continue
+            qkey = str(q.get("key", ""))
+            if not KEY_RE.fullmatch(qkey):
+                problems.append(f"{qp}.key: letters, digits and _ only, starting with a letter")
+            elif qkey in seen:
+                problems.append(f"{qp}.key: {qkey} is used twice")
+            seen[qkey] = qp
+            qt = REGISTRY.get(q.get("type"))
+            if qt is None:
+                problems.append(f"{qp}.type: unknown type {q.get('type')!r}; "
+                                f"known: {', '.join(REGISTRY)}")
+                continue
+            problems += _check_labels(q.get("label"), f"{qp}.label")
+            problems += _check_labels(q.get("help"), f"{qp}.help", required=False)
+            for end in ("min_label", "max_label"):
+                problems += _check_labels(q.get(end), f"{qp}.{end}", required=False)
+            if "required" in q and not isinstance(q["required"], bool):
+                problems.append(f"{qp}.required: true or false")
+            problems += [f"{qp}: {p}" for p in qt.check(q)]
+            for item in q.get("options", []) + q.get("rows", []):
+                if isinstance(item, dict):
+                    problems += _check_labels(item.get("label"), f"{qp}.{item.get('key')}.label")
+            problems += _check_condition(q.get("condition"), f"{qp}.condition", earlier)
+            if qt.answerable:
+                earlier.add(qkey)
+    if count > MAX_QUESTIONS:
+        problems.append(f"at most {MAX_QUESTIONS} questions")
+    return problems
+
+
+def _check_condition(cond, path: str, earlier: set[str]) -> list[str]:
+    problems = conditions.check(cond, path)
+    if problems or not cond:
+        return problems
+    return [f"{path}: {k} is not an earlier question" for k in sorted(
+        conditions.referenced(cond) - earlier)]
+
+
+def visible_keys(definition: dict, answers: dict) -> set[str]:
+    """Keys of the questions shown for these answers. Answers to hidden questions do not
+    count, so a condition on a hidden question is false (evaluated in order)."""
+    shown: set[str] = set()
+    effective: dict = {}
+    for section in definition.get("sections", []):
+        section_on = conditions.evaluate(section.get("condition"), effective)
+        for q in section.get("questions", []):
+            if section_on and conditions.evaluate(q.get("condition"), effective):
+                shown.add(q["key"])
+                if q["key"] in answers:
+                    effective[q["key"]] = answers[q["key"]]
+    return shown
+
+
+@dataclass
+class Submission:
+    answers: dict = field(default_factory=dict)   # key -> parsed value (visible ones only)
+    errors: dict = field(default_factory=dict)    # key -> message
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+def read_submission(definition: dict, form: dict[str, list[str]], *, final: bool) -> Submission:
+    """Parse what a respondent sent (field name "q_<key>", matrix "q_<key>__<row>").
+
+    Unknown fields are refused; on a final submission required visible questions must be
+    answered. Values of questions hidden by conditions are dropped.
+    """
+    qmap = question_map(definition)
+    sub = Submission()
+    grouped: dict[str, object] = {}
+    for name, values in form.items():
+        if not name.startswith("q_"):
+            continue
+        key, _sep, row = name[2:].partition("__")
+        q = qmap.get(key)
+        if q is None or not REGISTRY[q["type"]].answerable or (
+                row and (q["type"] != "matrix" or row not in {r["key"] for r in q["rows"]})):
+            sub.errors[name] = _l("This question is not part of the survey.")
+            continue
+        if q["type"] == "matrix":
+            grouped.setdefault(key, {})[row] = values  # type: ignore[index]
+        else:
+            grouped[key] = values
+    parsed: dict = {}
+    for key, raw in grouped.items():
+        q = qmap[key]
+        try:
+            value = REGISTRY[q["type"]].parse(q, raw)
+        except InvalidAnswer as exc:
+            sub.errors[key] = exc.args[0]
+            continue
+        if value is not None:
+            parsed[key] = value
+    shown = visible_keys(definition, parsed)
+    sub.answers = {k: v for k, v in parsed.items() if k in shown}
+    if final:
+        for key in shown:
+            q = qmap[key]
+            if q.get("required") and REGISTRY[q["type"]].answerable \
+                    and key not in sub.answers and key not in sub.errors:
+                sub.errors[key] = _l("This question needs an answer.")
+    return sub

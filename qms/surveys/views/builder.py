@@ -1,0 +1,3 @@
+"""builder pages."""
+
+from qms.surveys.views import bp  # noqa: F401

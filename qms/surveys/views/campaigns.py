@@ -1,0 +1,3 @@
+"""campaigns pages."""
+
+from qms.surveys.views import bp  # noqa: F401

@@ -1,0 +1,3 @@
+"""results pages."""
+
+from qms.surveys.views import bp  # noqa: F401
