@@ -21,11 +21,18 @@ def _titles():
     }
 
 
+def _fallback(code: int) -> str:
+    # Werkzeug's own names ("Conflict", "Gone") are English only.
+    if code >= 500:
+        return _titles()[500]
+    return _("The request could not be completed (error %(code)d).", code=code)
+
+
 def init_app(app) -> None:
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException):
         code = exc.code or 500
-        message = _titles().get(code, exc.name)
+        message = _titles().get(code) or _fallback(code)
         if request.path.startswith("/api/"):
             return api_error(code, message)
         template = f"errors/{code}.html" if code in (403, 404, 500) else "errors/generic.html"

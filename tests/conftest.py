@@ -7,6 +7,7 @@ import uuid
 
 import pytest
 import sqlalchemy as sa
+from flask.testing import FlaskClient
 
 from qms import create_app
 from qms.extensions import db as _db
@@ -66,11 +67,30 @@ def backend(request):
     return request.param
 
 
+class FreshContextClient(FlaskClient):
+    """Each request gets its own app context, as in production.
+
+    The test body holds an app context (for db.session); without this, Flask would reuse it for
+    every request and `g` (the signed-in user, the API principal, the cached locale) would leak
+    from one request into the next.
+    """
+
+    def open(self, *args, **kwargs):
+        with self.application.app_context():
+            return super().open(*args, **kwargs)
+
+
+def build_app(config: dict):
+    app = create_app(config)
+    app.test_client_class = FreshContextClient
+    return app
+
+
 @pytest.fixture
 def app(tmp_path, request):
     """The app on a fresh SQLite file with every table created."""
     extra = getattr(request, "param", None) or {}
-    app = create_app(app_config(tmp_path, **extra))
+    app = build_app(app_config(tmp_path, **extra))
     with app.app_context():
         _db.create_all()
         yield app
@@ -80,7 +100,7 @@ def app(tmp_path, request):
 
 @pytest.fixture
 def pg_app(tmp_path, pg_database):
-    app = create_app(app_config(tmp_path, SQLALCHEMY_DATABASE_URI=pg_database))
+    app = build_app(app_config(tmp_path, SQLALCHEMY_DATABASE_URI=pg_database))
     with app.app_context():
         _db.drop_all()
         _db.create_all()
@@ -165,14 +185,26 @@ def make_user(app):
 
 
 @pytest.fixture
-def login(client):
-    """Sign a user in through the session (no password hashing cost)."""
+def login(app, client):
+    """Sign a user in through the session (no password hashing cost).
+
+    Session protection is "strong", so the session must carry the identifier Flask-Login
+    derives from the client's address and user agent (the test client's defaults).
+    """
+    from qms.extensions import login_manager
 
     def do(user, c=None):
         c = c or client
+        from importlib.metadata import version
+
+        environ = {"REMOTE_ADDR": "127.0.0.1",
+                   "HTTP_USER_AGENT": f"Werkzeug/{version('werkzeug')}"}
+        with app.test_request_context(environ_base=environ):
+            ident = login_manager._session_identifier_generator()
         with c.session_transaction() as sess:
             sess["_user_id"] = str(user.id)
             sess["_fresh"] = True
+            sess["_id"] = ident
         return c
 
     return do

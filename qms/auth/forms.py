@@ -55,6 +55,14 @@ class UserForm(FlaskForm):
                              validators=[Optional(), Length(max=32)])
 
 
+class UserEditForm(UserForm):
+    """Editing a user: the e-mail address is the account's key and is not changed here, so it
+    is not re-validated either (an account made on the command line for an intranet address
+    such as name@bank.local must still be editable and deactivatable)."""
+
+    email = None
+
+
 class GrantForm(FlaskForm):
     """One role grant; the user page shows one per role held plus an empty one to add."""
 

@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_user, logout_user
 
 from qms.auth import services
-from qms.auth.forms import ApiTokenForm, ConfirmForm, GrantForm, LoginForm, ProfileForm, UserForm
+from qms.auth.forms import (ApiTokenForm, ConfirmForm, GrantForm, LoginForm, ProfileForm,
+                             UserEditForm, UserForm)
 from qms.auth.services import GrantSpec
 from qms.core import audit
 from qms.core.permissions import login_required, public, roles_required
 from qms.core.tx import unit_of_work
+from qms.core.urls import safe_next
 from qms.extensions import login_manager
 
 bp = Blueprint("auth", __name__)
@@ -34,16 +34,6 @@ def _load_user(user_id: str):
         return services.get_user(int(user_id))
     except ValueError:
         return None
-
-
-def _safe_next(target: str | None) -> str:
-    """Only same-site paths: an open redirect after sign-in is a phishing aid."""
-    if target:
-        parts = urlsplit(target)
-        if not parts.scheme and not parts.netloc and target.startswith("/") \
-                and not target.startswith("//"):
-            return target
-    return url_for("main.home")
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -71,7 +61,7 @@ def login():
             status = 401
         else:
             login_user(user)
-            return redirect(_safe_next(request.args.get("next")))
+            return redirect(safe_next(request.args.get("next"), url_for("main.home")))
     return render_template("auth/login.html", form=form), status
 
 
@@ -148,7 +138,7 @@ def user_new():
 @roles_required("admin")
 def user_edit(user_id: int):
     user = services.get_user(user_id) or abort(404)
-    form = UserForm(obj=user) if request.method == "GET" else UserForm()
+    form = UserEditForm(obj=user) if request.method == "GET" else UserEditForm()
     if request.method == "GET":
         form.locale.data = user.locale or ""
         form.agent_code.data = user.agent.code if user.agent else ""

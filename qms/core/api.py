@@ -47,6 +47,10 @@ def build_openapi() -> dict:
                     "description": "Missing, wrong or revoked token",
                     "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
                 },
+                "Forbidden": {
+                    "description": "The token's role may not use this endpoint",
+                    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+                },
                 "NotFound": {
                     "description": "No such object in the token's scope",
                     "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},

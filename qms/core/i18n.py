@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from functools import cache
 
-from flask import current_app, request, session
-from flask_babel import format_date, format_datetime, format_decimal, format_percent
+from babel import support
+from flask import current_app, has_request_context, request, session
+from flask_babel import format_date, format_datetime, format_decimal, format_percent, get_locale
 from flask_login import current_user
 
 LOCALE_NAMES = {"zh_Hans": "简体中文", "zh_Hant": "繁體中文", "en": "English"}
@@ -19,18 +21,25 @@ _TAG_TO_LOCALE = {
 
 
 def normalise_locale(value: str | None) -> str | None:
+    """One of our catalogue names for a tag like zh-TW, zh-Hant-HK, zh_CN or en-GB, else None."""
     if not value:
         return None
     if value in LOCALE_NAMES:
         return value
-    tag = value.strip().replace("_", "-").lower()
-    if tag in _TAG_TO_LOCALE:
-        return _TAG_TO_LOCALE[tag]
-    return _TAG_TO_LOCALE.get(tag.split("-")[0]) if tag.startswith("en") else None
+    # The longest known prefix decides, so zh-Hant-TW is Traditional and en-GB is English.
+    parts = value.strip().replace("_", "-").lower().split("-")
+    while parts:
+        loc = _TAG_TO_LOCALE.get("-".join(parts))
+        if loc:
+            return loc
+        parts.pop()
+    return None
 
 
-def select_locale() -> str:
+def select_locale() -> str | None:
     """The user's setting, then ?lang= (remembered in the session), then Accept-Language."""
+    if not has_request_context():
+        return None  # CLI, jobs: the default locale, unless the caller uses force_locale
     if current_user and getattr(current_user, "is_authenticated", False) and current_user.locale:
         loc = normalise_locale(current_user.locale)
         if loc:
@@ -47,6 +56,33 @@ def select_locale() -> str:
         if loc:
             return loc
     return current_app.config["BABEL_DEFAULT_LOCALE"]
+
+
+# WTForms ships its own messages ("This field is required.") as zh and zh_TW; looked up as
+# zh_Hant, gettext would fall back to zh and show Simplified Chinese to Traditional readers.
+_WTFORMS_CATALOGUE = {"zh_Hans": "zh", "zh_Hant": "zh_TW", "en": "en"}
+
+
+@cache
+def _wtforms_catalogue(locale: str):
+    from wtforms.i18n import messages_path
+
+    return support.Translations.load(messages_path(), [_WTFORMS_CATALOGUE.get(locale, locale)],
+                                     domain="wtforms")
+
+
+class _WTFormsTranslations:
+    """Flask-WTF's per-request translations of WTForms' messages, resolved on first use."""
+
+    def _catalogue(self):
+        locale = get_locale()
+        return _wtforms_catalogue(str(locale) if locale else current_app.config["BABEL_DEFAULT_LOCALE"])
+
+    def ugettext(self, string):
+        return self._catalogue().ugettext(string)
+
+    def ungettext(self, singular, plural, n):
+        return self._catalogue().ungettext(singular, plural, n)
 
 
 def select_timezone() -> str:
@@ -78,10 +114,13 @@ def init_app(app) -> None:
         datetime=fmt_datetime, date=fmt_date, number=fmt_number, percent=fmt_percent
     )
 
+    @app.before_request
+    def _wtforms_translations():
+        # flask_wtf.i18n looks for this attribute before loading a catalogue itself.
+        request.wtforms_translations = _WTFormsTranslations()
+
     @app.context_processor
     def _locales():
-        from flask_babel import get_locale
-
         loc = get_locale()
         code = str(loc) if loc else "en"
         html_lang = {"zh_Hans": "zh-Hans", "zh_Hant": "zh-Hant"}.get(code, "en")

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from functools import wraps
 
 import sqlalchemy as sa
-from flask import abort, current_app, g, jsonify, request
+from flask import abort, current_app, g, has_request_context, jsonify, request
 from flask_login import current_user
 
 from qms.config import ROLES
@@ -197,8 +197,25 @@ def can_see_branch(principal, branch_id: int | None, roles=None) -> bool:
     return scope is None or (branch_id is not None and branch_id in scope)
 
 
+def route_roles() -> frozenset[str] | None:
+    """The roles that open the current route (None: any role, or outside a request).
+
+    Scope is computed from these grants only: a user who is qa for one region and branch head
+    of another branch sees the customers page through qa, so only the region's customers.
+    """
+    if not has_request_context():
+        return None
+    access = access_for(request.endpoint)
+    return None if access is None or access.public else access.roles
+
+
 def get_scoped_or_404(model, ident, principal, branch_attr: str = "branch_id", roles=None):
-    """Load an object or 404 — also when it belongs to a branch outside the principal's scope."""
+    """Load an object or 404 — also when it belongs to a branch outside the principal's scope.
+
+    Without `roles`, the grants that open the current route decide the scope.
+    """
+    if roles is None:
+        roles = route_roles()
     obj = db.session.get(model, ident)
     if obj is None or not can_see_branch(principal, getattr(obj, branch_attr), roles):
         abort(404)

@@ -8,6 +8,7 @@ from flask_login import current_user
 from qms.auth import services as auth_services
 from qms.auth.forms import LocaleForm
 from qms.core.health import check_database
+from qms.core.urls import safe_next
 from qms.core.permissions import login_required, public
 from qms.core.tx import unit_of_work
 from qms.main.navigation import work_for
@@ -32,10 +33,7 @@ def set_locale():
         if current_user.is_authenticated:
             with unit_of_work():
                 auth_services.set_locale(current_user._get_current_object(), form.lang.data)
-    target = request.form.get("next") or ""
-    if not target.startswith("/") or target.startswith("//"):
-        target = url_for("main.home")
-    return redirect(target)
+    return redirect(safe_next(request.form.get("next"), url_for("main.home")))
 
 
 @bp.get("/healthz")

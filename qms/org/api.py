@@ -49,6 +49,19 @@ _BRANCH = {
     | {"active": {"type": "boolean"}},
 }
 
+_AGENT = {
+    "type": "object",
+    "properties": {k: {"type": "string"} for k in ("code", "name", "branch")}
+    | {"team": {"type": "string", "nullable": True}, "active": {"type": "boolean"}},
+}
+
+_BRANCH_DETAIL = {
+    "allOf": [{"$ref": "#/components/schemas/Branch"}, {
+        "type": "object",
+        "properties": {"agents": {"type": "array", "items": {"$ref": "#/components/schemas/Agent"}}},
+    }],
+}
+
 register_spec({
     "paths": {
         "/branches": {"get": {
@@ -65,6 +78,7 @@ register_spec({
                         "total": {"type": "integer"}, "page": {"type": "integer"},
                         "pages": {"type": "integer"}}}}}},
                 "401": {"$ref": "#/components/responses/Unauthorized"},
+                "403": {"$ref": "#/components/responses/Forbidden"},
             },
         }},
         "/branches/{code}": {"get": {
@@ -73,11 +87,12 @@ register_spec({
                             "schema": {"type": "string"}}],
             "responses": {
                 "200": {"description": "The branch", "content": {"application/json": {
-                    "schema": {"$ref": "#/components/schemas/Branch"}}}},
+                    "schema": {"$ref": "#/components/schemas/BranchDetail"}}}},
                 "401": {"$ref": "#/components/responses/Unauthorized"},
+                "403": {"$ref": "#/components/responses/Forbidden"},
                 "404": {"$ref": "#/components/responses/NotFound"},
             },
         }},
     },
-    "components": {"schemas": {"Branch": _BRANCH}},
+    "components": {"schemas": {"Branch": _BRANCH, "Agent": _AGENT, "BranchDetail": _BRANCH_DETAIL}},
 })

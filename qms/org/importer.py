@@ -1,9 +1,12 @@
 """All-or-nothing CSV import of branches, agents and customers, in one streamed pass.
 
-Rows are validated as they are read and written in batches with one multi-row upsert each;
-lookups of referenced branches are loaded once up front, so no row costs a query. The first
-bad row stops the writing but not the reading, so the caller gets every bad row of the file,
-and the whole import is rolled back by the boundary when any was found.
+The file is read in batches. Each batch is checked column by column: a whole column is vouched
+for at C speed (one regular expression over the joined values, or one check per distinct value
+of a short list such as segments or branch codes); only a column that fails is checked value by
+value, to say which rows are wrong and why. Good batches are written with one multi-row upsert
+each, sent straight to the driver; the referenced branches are loaded once up front, so no row
+costs a query. The first bad row stops the writing but not the reading, so the caller gets every
+bad row of the file, and the boundary rolls the whole import back when any was found.
 """
 
 from __future__ import annotations
@@ -11,9 +14,11 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from itertools import islice, repeat
+from typing import Any
 from zoneinfo import available_timezones
 
 import sqlalchemy as sa
@@ -30,6 +35,13 @@ PHONE_RE = re.compile(r"^\+?[0-9][0-9 \-]{4,30}$")
 CODE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
 TRUE = {"1", "true", "yes", "y", "是"}
 FALSE = {"0", "false", "no", "n", "否", ""}
+DEFAULT_BATCH_SIZE = 5000
+
+# Joins a column's values for the one-pass check; it is whitespace, so no pattern below lets a
+# value start or end with it, and a value containing it fails the separator count.
+SEP = "\x1f"
+# Line breaks as the text layer counts them (newline=""), to number rows spanning lines.
+LINE_BREAK = re.compile(r"\r\n|\r|\n")
 
 
 @dataclass(frozen=True)
@@ -58,113 +70,193 @@ class ImportRejected(Exception):
         self.result = result
 
 
-# -- field checks: each returns the clean value or raises ValueError(message) ----------------
+# -- fields: how one column's values are checked and cleaned ---------------------------------
 
-def _required(maxlen: int):
-    def check(value: str, _ctx) -> str:
+class Field:
+    """`check` cleans one value or raises ValueError(message); `check_column` cleans a column.
+
+    `check_column` returns None whenever it cannot vouch for every value, and the caller then
+    runs `check` value by value; wherever it does return, its values equal `check`'s
+    (tests/org/test_import.py holds both to that on a corpus of awkward values).
+    """
+
+    plain: str | None = None  # pattern of values that are stored as they are (blank -> None)
+    maxlen: int = 0
+    few = False               # few distinct values (segments, branch codes): check each once
+
+    def __init__(self) -> None:
+        if self.plain is not None:
+            self._column_re = re.compile(f"(?:{self.plain})(?:{SEP}(?:{self.plain}))*")
+
+    def clean(self, value: str, ctx: dict) -> Any:
+        raise NotImplementedError
+
+    def check(self, value: str, ctx: dict) -> Any:
+        if "\x00" in value:
+            raise ValueError(_l("A value may not contain a NUL character."))
+        return self.clean(value, ctx)
+
+    def check_column(self, values: Sequence[str], ctx: dict) -> list | None:
+        if self.few:
+            memo = {}
+            try:
+                for value in set(values):
+                    memo[value] = self.check(value, ctx)
+            except ValueError:
+                return None
+            return list(map(memo.__getitem__, values))
+        if self.plain is None:
+            return None
+        joined = SEP.join(values)
+        if (joined.count(SEP) != len(values) - 1 or "\x00" in joined
+                or max(map(len, values)) > self.maxlen
+                or self._column_re.fullmatch(joined) is None):
+            return None
+        return self.finish(values)
+
+    def finish(self, values: Sequence[str]) -> list:
+        """The stored form of values that matched `plain`."""
+        return list(values)
+
+
+class Text(Field):
+    def __init__(self, maxlen: int, required: bool = False):
+        self.maxlen, self.required = maxlen, required
+        # no leading or trailing whitespace, i.e. what strip() leaves
+        self.plain = r"[^\s](?:[^\x1f]*[^\s])?" if required else r"(?:[^\s](?:[^\x1f]*[^\s])?)?"
+        super().__init__()
+
+    def clean(self, value, ctx):
         value = value.strip()
         if not value:
-            raise ValueError(_l("A value is required."))
-        if len(value) > maxlen:
-            raise ValueError(_l("At most %(n)d characters.", n=maxlen))
+            if self.required:
+                raise ValueError(_l("A value is required."))
+            return None
+        if len(value) > self.maxlen:
+            raise ValueError(_l("At most %(n)d characters.", n=self.maxlen))
         return value
-    return check
+
+    def finish(self, values):
+        return list(values) if self.required else [v or None for v in values]
 
 
-def _optional(maxlen: int):
-    def check(value: str, _ctx) -> str | None:
-        value = value.strip()
-        if len(value) > maxlen:
-            raise ValueError(_l("At most %(n)d characters.", n=maxlen))
-        return value or None
-    return check
+class Code(Text):
+    def __init__(self, maxlen: int = 32):
+        super().__init__(maxlen, required=True)
+        self.plain = r"[A-Za-z0-9][A-Za-z0-9_.\-]*"
+        Field.__init__(self)
 
-
-def _code(maxlen: int = 32):
-    base = _required(maxlen)
-
-    def check(value: str, ctx) -> str:
-        value = base(value, ctx)
+    def clean(self, value, ctx):
+        value = super().clean(value, ctx)
         if not CODE_RE.match(value):
             raise ValueError(_l("Use letters, digits, '-', '_' or '.' only."))
         return value
-    return check
 
 
-def _active(value: str, ctx) -> bool:
-    v = value.strip().lower()
-    if v == "":
-        return True
-    if v in TRUE:
-        return True
-    if v in FALSE:
-        return False
-    raise ValueError(_l("Use yes or no."))
+class Email(Field):
+    plain = r"(?:[^@\s]+@[^@\s]+\.[^@\s]+)?"
+    maxlen = 254
+
+    def clean(self, value, ctx):
+        value = value.strip()
+        if not value:
+            return None
+        if len(value) > self.maxlen or not EMAIL_RE.match(value):
+            raise ValueError(_l("Not an e-mail address."))
+        return value.lower()
+
+    def finish(self, values):
+        return [v.lower() or None for v in values]
+
+
+class Phone(Field):
+    # PHONE_RE on a stripped value: its last character cannot be a space
+    plain = r"(?:\+?[0-9][0-9 \-]{3,29}[0-9\-])?"
+    maxlen = 32
+
+    def clean(self, value, ctx):
+        value = value.strip()
+        if not value:
+            return None
+        if not PHONE_RE.match(value):
+            raise ValueError(_l("Not a phone number."))
+        return value
+
+    def finish(self, values):
+        return [v or None for v in values]
+
+
+class Active(Field):
+    few = True
+
+    def clean(self, value, ctx):
+        v = value.strip().lower()
+        if v in TRUE or v == "":
+            return True
+        if v in FALSE:
+            return False
+        raise ValueError(_l("Use yes or no."))
 
 
 _TIMEZONES: set[str] = set()
 
 
-def _timezone(value: str, _ctx) -> str:
-    value = value.strip() or "Asia/Shanghai"
-    if not _TIMEZONES:
-        _TIMEZONES.update(available_timezones())
-    if value not in _TIMEZONES:
-        raise ValueError(_l("Unknown time zone %(tz)s.", tz=value))
-    return value
+class TimeZone(Field):
+    few = True
+
+    def clean(self, value, ctx):
+        value = value.strip() or "Asia/Shanghai"
+        if not _TIMEZONES:
+            _TIMEZONES.update(available_timezones())
+        if value not in _TIMEZONES:
+            raise ValueError(_l("Unknown time zone %(tz)s.", tz=value))
+        return value
 
 
-def _email(value: str, _ctx) -> str | None:
-    value = value.strip()
-    if not value:
-        return None
-    if len(value) > 254 or not EMAIL_RE.match(value):
-        raise ValueError(_l("Not an e-mail address."))
-    return value.lower()
+class Segment(Field):
+    few = True
+
+    def clean(self, value, ctx):
+        value = value.strip().lower() or "standard"
+        if value not in SEGMENTS:
+            raise ValueError(_l("Use one of: %(values)s.", values=", ".join(SEGMENTS)))
+        return value
 
 
-def _phone(value: str, _ctx) -> str | None:
-    value = value.strip()
-    if not value:
-        return None
-    if not PHONE_RE.match(value):
-        raise ValueError(_l("Not a phone number."))
-    return value
+class Locale(Field):
+    few = True
+
+    def clean(self, value, ctx):
+        value = value.strip() or "zh_Hans"
+        if value not in LOCALE_NAMES:
+            raise ValueError(_l("Use one of: %(values)s.", values=", ".join(LOCALE_NAMES)))
+        return value
 
 
-def _segment(value: str, _ctx) -> str:
-    value = value.strip().lower() or "standard"
-    if value not in SEGMENTS:
-        raise ValueError(_l("Use one of: %(values)s.", values=", ".join(SEGMENTS)))
-    return value
+class BranchRef(Field):
+    few = True
 
+    def __init__(self, required: bool):
+        self.required = required
+        super().__init__()
 
-def _locale(value: str, _ctx) -> str:
-    value = value.strip() or "zh_Hans"
-    if value not in LOCALE_NAMES:
-        raise ValueError(_l("Use one of: %(values)s.", values=", ".join(LOCALE_NAMES)))
-    return value
-
-
-def _branch_ref(required: bool):
-    def check(value: str, ctx) -> int | None:
+    def clean(self, value, ctx):
         value = value.strip()
         if not value:
-            if required:
+            if self.required:
                 raise ValueError(_l("A value is required."))
             return None
         branch_id = ctx["branches"].get(value)
         if branch_id is None:
             raise ValueError(_l("No branch has the code %(code)s.", code=value))
         return branch_id
-    return check
 
 
 @dataclass(frozen=True)
 class Column:
     name: str          # CSV header
     attr: str          # table column it fills
-    check: Callable
+    field: Field
     required: bool = False
 
 
@@ -180,31 +272,33 @@ class Kind:
 
 KINDS: dict[str, Kind] = {
     "branches": Kind(Branch, "code", (
-        Column("code", "code", _code(), True),
-        Column("name", "name", _required(200), True),
-        Column("region", "region", _required(100), True),
-        Column("city", "city", _required(100), True),
-        Column("timezone", "timezone", _timezone),
-        Column("active", "active", _active),
+        Column("code", "code", Code(), True),
+        Column("name", "name", Text(200, required=True), True),
+        Column("region", "region", Text(100, required=True), True),
+        Column("city", "city", Text(100, required=True), True),
+        Column("timezone", "timezone", TimeZone()),
+        Column("active", "active", Active()),
     )),
     "agents": Kind(Agent, "code", (
-        Column("code", "code", _code(), True),
-        Column("name", "name", _required(200), True),
-        Column("branch_code", "branch_id", _branch_ref(True), True),
-        Column("team", "team", _optional(100)),
-        Column("active", "active", _active),
+        Column("code", "code", Code(), True),
+        Column("name", "name", Text(200, required=True), True),
+        Column("branch_code", "branch_id", BranchRef(required=True), True),
+        Column("team", "team", Text(100)),
+        Column("active", "active", Active()),
     ), needs_branches=True),
     "customers": Kind(Customer, "ref", (
-        Column("ref", "ref", _code(64), True),
-        Column("name", "name", _required(200), True),
-        Column("email", "email", _email),
-        Column("phone", "phone", _phone),
-        Column("segment", "segment", _segment),
-        Column("locale", "locale", _locale),
-        Column("home_branch_code", "home_branch_id", _branch_ref(False)),
+        Column("ref", "ref", Code(64), True),
+        Column("name", "name", Text(200, required=True), True),
+        Column("email", "email", Email()),
+        Column("phone", "phone", Phone()),
+        Column("segment", "segment", Segment()),
+        Column("locale", "locale", Locale()),
+        Column("home_branch_code", "home_branch_id", BranchRef(required=False)),
     ), needs_branches=True, keep_on_update=("created_at", "opted_out_at")),
 }
 
+
+# -- reading ----------------------------------------------------------------------------------
 
 class _CountingReader(io.RawIOBase):
     """Wraps a binary stream and reports how many bytes have been read (for progress bars)."""
@@ -225,33 +319,210 @@ class _CountingReader(io.RawIOBase):
         return n
 
 
-def _rows(stream, encoding: str, progress) -> Iterator[tuple[int, dict[str, str]]]:
+def _open(stream, encoding: str, progress):
     text = io.TextIOWrapper(io.BufferedReader(_CountingReader(stream, progress), 1 << 16),
                             encoding=encoding, newline="")
-    reader = csv.reader(text)
-    header = next(reader, None)
-    yield 1, header  # type: ignore[misc]
-    for row in reader:
-        yield reader.line_num, row  # type: ignore[misc]
+    return csv.reader(text)
 
 
-def _upsert_stmt(kind: Kind, attrs: list[str]):
-    table = kind.model.__table__
-    dialect = db.session.get_bind().dialect.name
-    insert = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}.get(dialect)
-    if insert is None:
-        raise RuntimeError(f"CSV import does not support the {dialect} dialect")
-    stmt = insert(table)
-    update = {a: stmt.excluded[a] for a in attrs if a != kind.key and a not in kind.keep_on_update}
-    return stmt.on_conflict_do_update(index_elements=[kind.key], set_=update)
+def _records(reader, failures: list[RowError]) -> Iterator[list[str]]:
+    """The reader's records; a file that cannot be read further ends them with a failure."""
+    try:
+        yield from reader
+    except UnicodeDecodeError:
+        failures.append(RowError(reader.line_num + 1, "", str(_l(
+            "The file is not in the chosen text encoding."))))
+    except csv.Error as exc:
+        failures.append(RowError(reader.line_num, "", str(exc)))
 
 
-def import_csv(kind_name: str, stream, *, encoding: str = "utf-8-sig", batch_size: int = 2000,
+def _line_numbers(rows: list[list[str]], first: int, last: int) -> Sequence[int]:
+    """The line on which each record starts, given the first line and the last one read."""
+    if last - first + 1 == len(rows):
+        return range(first, last + 1)
+    lines, line = [], first
+    for row in rows:
+        lines.append(line)
+        line += 1 + sum(len(LINE_BREAK.findall(v)) for v in row)
+    return lines
+
+
+def _read_header(reader, kind: Kind, result: ImportResult) -> list[str]:
+    try:
+        header = next(reader, None)
+    except UnicodeDecodeError:
+        header = None
+        result.errors.append(RowError(1, "", str(_l(
+            "The file is not in the chosen text encoding."))))
+    except csv.Error as exc:
+        header = None
+        result.errors.append(RowError(1, "", str(exc)))
+    else:
+        if not header:
+            result.errors.append(RowError(1, "", str(_l("The file is empty."))))
+    if result.errors:
+        raise ImportRejected(result)
+    header = [h.strip().lower() for h in header]
+    known = {c.name for c in kind.columns}
+    for position, name in enumerate(header):
+        if not name:
+            result.errors.append(RowError(1, "", str(_l("Column %(n)d has no name.",
+                                                        n=position + 1))))
+        elif name not in known:
+            result.errors.append(RowError(1, name, str(_l("Unknown column."))))
+        elif name in header[:position]:
+            result.errors.append(RowError(1, name, str(_l("A column appears twice."))))
+    for c in kind.columns:
+        if c.required and c.name not in header:
+            result.errors.append(RowError(1, c.name, str(_l("This column is missing."))))
+    if result.errors:
+        raise ImportRejected(result)
+    return header
+
+
+# -- checking one batch -----------------------------------------------------------------------
+
+class _Batches:
+    """Checks the file batch by batch and keeps what spans batches: the keys already seen."""
+
+    def __init__(self, kind: Kind, columns: list[Column], ctx: dict, result: ImportResult):
+        self.columns = columns
+        self.ctx = ctx
+        self.result = result
+        self.key_index = next(i for i, c in enumerate(columns) if c.attr == kind.key)
+        self.seen: dict[str, int] = {}
+
+    def check(self, rows: list[list[str]], lines: Sequence[int]) -> list[list] | None:
+        """The clean columns of a batch, or None when a row was bad (reported in the result)."""
+        errors: list[tuple[int, int, RowError]] = []
+        width = len(self.columns)
+        if len(rows[0]) != width or len(set(map(len, rows))) != 1:
+            rows, lines = self._drop_uneven(rows, lines, width, errors)
+        self.result.rows += len(rows) + len(errors)
+        if not rows:
+            self._report(errors)
+            return None
+        clean = [self._check_column(i, values, lines, errors)
+                 for i, values in enumerate(zip(*rows))]
+        self._check_keys(clean[self.key_index], lines, errors)
+        self._report(errors)
+        return None if errors else clean
+
+    def _drop_uneven(self, rows, lines, width, errors):
+        """Skip blank lines, report rows with the wrong number of values, keep the rest."""
+        kept_rows, kept_lines = [], []
+        for row, line in zip(rows, lines):
+            if len(row) == width:
+                kept_rows.append(row)
+                kept_lines.append(line)
+            elif row and not (len(row) == 1 and not row[0].strip()):
+                errors.append((line, -1, RowError(line, "", str(_l(
+                    "Expected %(n)d values, found %(m)d.", n=width, m=len(row))))))
+        return kept_rows, kept_lines
+
+    def _check_column(self, index, values, lines, errors) -> list:
+        col = self.columns[index]
+        clean = col.field.check_column(values, self.ctx)
+        if clean is not None:
+            return clean
+        clean = []
+        for value, line in zip(values, lines):
+            try:
+                clean.append(col.field.check(value, self.ctx))
+            except ValueError as exc:
+                clean.append(None)
+                errors.append((line, index, RowError(line, col.name, str(exc.args[0]))))
+        return clean
+
+    def _check_keys(self, keys, lines, errors) -> None:
+        seen = self.seen
+        if not errors and len(set(keys)) == len(keys) and seen.keys().isdisjoint(keys):
+            seen.update(zip(keys, lines))
+            return
+        bad_lines = {line for line, _i, _e in errors}
+        name = self.columns[self.key_index].name
+        for key, line in zip(keys, lines):
+            if line in bad_lines:
+                continue  # a row with a bad value does not claim its key
+            if key in seen:
+                errors.append((line, self.key_index, RowError(line, name, str(_l(
+                    "%(key)s already appears on line %(line)d.", key=key, line=seen[key])))))
+            else:
+                seen[key] = line
+
+    def _report(self, errors) -> None:
+        errors.sort(key=lambda e: (e[0], e[1]))
+        self.result.errors.extend(e for _line, _i, e in errors)
+
+
+# -- writing ----------------------------------------------------------------------------------
+
+class _Upsert:
+    """One INSERT ... ON CONFLICT DO UPDATE, compiled once and run per batch by the driver.
+
+    Going past SQLAlchemy's per-row parameter handling is what makes a batch cheap; in exchange
+    this class does that handling itself, once per column: bind processors for typed columns,
+    the stamp for created_at, and the column default for a column the file does not have.
+    """
+
+    def __init__(self, kind: Kind, attrs: list[str], stamp: datetime):
+        connection = db.session.connection()
+        dialect = connection.dialect
+        insert = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}.get(dialect.name)
+        if insert is None:
+            raise RuntimeError(f"CSV import does not support the {dialect.name} dialect")
+        table = kind.model.__table__
+        constants: dict[str, Any] = {}
+        for column in table.columns:
+            if column.primary_key or column.key in attrs:
+                continue
+            if column.key == "created_at":
+                constants[column.key] = stamp
+            elif column.default is not None:
+                if not column.default.is_scalar:
+                    raise RuntimeError(f"CSV import cannot fill {column} from its default")
+                constants[column.key] = column.default.arg
+        stmt = insert(table)
+        stmt = stmt.on_conflict_do_update(index_elements=[kind.key], set_={
+            a: stmt.excluded[a] for a in attrs if a != kind.key and a not in kind.keep_on_update})
+        compiled = stmt.compile(dialect=dialect, column_keys=[*attrs, *constants])
+        names = list(compiled.positiontup) if dialect.positional else list(compiled.binds)
+        if sorted(names) != sorted([*attrs, *constants]):
+            raise RuntimeError(f"unexpected parameters in the import statement: {names}")
+
+        def processor(name):
+            return table.c[name].type.dialect_impl(dialect).bind_processor(dialect)
+
+        self.sql = compiled.string
+        self.names = names if not dialect.positional else None
+        # per parameter: (index into the batch's columns, processor) or a processed constant
+        self.sources = []
+        for name in names:
+            proc = processor(name)
+            if name in constants:
+                value = constants[name]
+                self.sources.append(repeat(proc(value) if proc else value))
+            else:
+                self.sources.append((attrs.index(name), proc))
+
+    def write(self, columns: list[list]) -> None:
+        params = [source if isinstance(source, repeat) else
+                  (columns[source[0]] if source[1] is None else map(source[1], columns[source[0]]))
+                  for source in self.sources]
+        rows = list(zip(*params))
+        if self.names is not None:
+            rows = [dict(zip(self.names, row)) for row in rows]
+        db.session.connection().exec_driver_sql(self.sql, rows)
+
+
+def import_csv(kind_name: str, stream, *, encoding: str = "utf-8-sig",
+               batch_size: int = DEFAULT_BATCH_SIZE,
                progress: Callable[[int], None] | None = None,
                now: datetime | None = None) -> ImportResult:
     """Validate and write one CSV file; raise ImportRejected (write nothing) on any bad row.
 
-    New keys are inserted, existing keys are updated. The caller's unit of work commits.
+    New keys are inserted, existing keys are updated. The caller's unit of work commits, and
+    must roll back on ImportRejected: batches written before the first bad row are in it.
     """
     kind = KINDS[kind_name]
     result = ImportResult(kind=kind_name)
@@ -259,75 +530,24 @@ def import_csv(kind_name: str, stream, *, encoding: str = "utf-8-sig", batch_siz
     if kind.needs_branches:
         ctx["branches"] = dict(db.session.execute(sa.select(Branch.code, Branch.id)).all())
 
-    rows = _rows(stream, encoding, progress)
-    try:
-        _line, header = next(rows)
-    except UnicodeDecodeError:
-        result.errors.append(RowError(1, "", str(_l("The file is not in the chosen text encoding."))))
-        raise ImportRejected(result) from None
-    if not header:
-        result.errors.append(RowError(1, "", str(_l("The file is empty."))))
-        raise ImportRejected(result)
-    header = [h.strip().lower() for h in header]
-    known = {c.name for c in kind.columns}
-    for name in header:
-        if name not in known:
-            result.errors.append(RowError(1, name, str(_l("Unknown column."))))
-    for c in kind.columns:
-        if c.required and c.name not in header:
-            result.errors.append(RowError(1, c.name, str(_l("This column is missing."))))
-    if len(set(header)) != len(header):
-        result.errors.append(RowError(1, "", str(_l("A column appears twice."))))
+    reader = _open(stream, encoding, progress)
+    header = _read_header(reader, kind, result)
+    by_name = {c.name: c for c in kind.columns}
+    columns = [by_name[name] for name in header]
+    batches = _Batches(kind, columns, ctx, result)
+    upsert = _Upsert(kind, [c.attr for c in columns], now or now_utc())
+    failures: list[RowError] = []
+    records = _records(reader, failures)
+    while True:
+        first = reader.line_num + 1
+        rows = list(islice(records, batch_size))
+        if not rows:
+            break
+        clean = batches.check(rows, _line_numbers(rows, first, reader.line_num))
+        if clean is not None and not result.errors:
+            upsert.write(clean)
+    result.errors.extend(failures)
     if result.errors:
         raise ImportRejected(result)
-
-    positions = [(header.index(c.name), c) for c in kind.columns if c.name in header]
-    attrs = [c.attr for _i, c in positions] + ["created_at"]
-    stmt = _upsert_stmt(kind, attrs)
-    stamp = now or now_utc()
-    seen: dict[str, int] = {}
-    batch: list[dict] = []
-    width = len(header)
-    key_column = next(c for c in kind.columns if c.attr == kind.key)
-    try:
-        for line, raw in rows:
-            if not raw or (len(raw) == 1 and not raw[0].strip()):
-                continue  # blank line
-            result.rows += 1
-            if len(raw) != width:
-                result.errors.append(RowError(line, "", str(_l(
-                    "Expected %(n)d values, found %(m)d.", n=width, m=len(raw)))))
-                continue
-            record = {"created_at": stamp}
-            bad = False
-            for index, col in positions:
-                try:
-                    record[col.attr] = col.check(raw[index], ctx)
-                except ValueError as exc:
-                    result.errors.append(RowError(line, col.name, str(exc.args[0])))
-                    bad = True
-            if bad:
-                continue
-            key = record[kind.key]
-            if key in seen:
-                result.errors.append(RowError(line, key_column.name, str(_l(
-                    "%(key)s already appears on line %(line)d.", key=key, line=seen[key]))))
-                continue
-            seen[key] = line
-            if result.errors:
-                continue  # keep reading to report every bad row, but write no more
-            batch.append(record)
-            if len(batch) >= batch_size:
-                db.session.execute(stmt, batch)
-                batch = []
-    except UnicodeDecodeError:
-        result.errors.append(RowError(result.rows + 2, "", str(_l(
-            "The file is not in the chosen text encoding."))))
-    except csv.Error as exc:
-        result.errors.append(RowError(result.rows + 2, "", str(exc)))
-    if result.errors:
-        raise ImportRejected(result)
-    if batch:
-        db.session.execute(stmt, batch)
     db.session.flush()
     return result

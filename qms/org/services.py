@@ -47,9 +47,10 @@ def _like(q: str) -> str:
 # -- branches ---------------------------------------------------------------------------------
 
 def search_branches(principal, *, q: str = "", region: str | None = None, page: int = 1,
-                    per_page: int = 50) -> Page:
+                    per_page: int = 50, roles=None) -> Page:
+    """`roles`: the grants that open the caller's page; the principal's others do not widen it."""
     stmt = sa.select(Branch).order_by(Branch.code)
-    scope = branch_scope(principal)
+    scope = branch_scope(principal, roles)
     if scope is not None:
         stmt = stmt.where(Branch.id.in_(scope))
     if q:
@@ -103,9 +104,9 @@ def save_branch(data: dict, branch: Branch | None = None) -> Branch:
 # -- agents -----------------------------------------------------------------------------------
 
 def search_agents(principal, *, q: str = "", branch_id: int | None = None, page: int = 1,
-                  per_page: int = 50) -> Page:
+                  per_page: int = 50, roles=None) -> Page:
     stmt = sa.select(Agent).join(Agent.branch).order_by(Branch.code, Agent.code)
-    scope = branch_scope(principal)
+    scope = branch_scope(principal, roles)
     if scope is not None:
         stmt = stmt.where(Agent.branch_id.in_(scope))
     if q:
@@ -118,7 +119,7 @@ def search_agents(principal, *, q: str = "", branch_id: int | None = None, page:
     return _paginate(stmt, page, per_page)
 
 
-def save_agent(data: dict, agent: Agent | None = None, *, principal=None) -> Agent:
+def save_agent(data: dict, agent: Agent | None = None, *, principal=None, roles=None) -> Agent:
     errors = {}
     code = (data.get("code") or "").strip()
     if not code or not CODE_RE.match(code):
@@ -130,7 +131,7 @@ def save_agent(data: dict, agent: Agent | None = None, *, principal=None) -> Age
     if not (data.get("name") or "").strip():
         errors["name"] = _l("A value is required.")
     branch = get_branch_by_code((data.get("branch_code") or "").strip())
-    scope = branch_scope(principal) if principal is not None else None
+    scope = branch_scope(principal, roles) if principal is not None else None
     if branch is None or (scope is not None and branch.id not in scope):
         errors["branch_code"] = _l("No branch has the code %(code)s.", code=data.get("branch_code"))
     if errors:
@@ -149,9 +150,9 @@ def save_agent(data: dict, agent: Agent | None = None, *, principal=None) -> Age
 # -- customers --------------------------------------------------------------------------------
 
 def search_customers(principal, *, q: str = "", segment: str | None = None, page: int = 1,
-                     per_page: int = 50) -> Page:
+                     per_page: int = 50, roles=None) -> Page:
     stmt = sa.select(Customer).order_by(Customer.ref)
-    scope = branch_scope(principal)
+    scope = branch_scope(principal, roles)
     if scope is not None:
         stmt = stmt.where(Customer.home_branch_id.in_(scope))
     if q:

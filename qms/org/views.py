@@ -7,7 +7,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from qms.core import audit
-from qms.core.permissions import get_scoped_or_404, roles_required
+from qms.core.permissions import get_scoped_or_404, roles_required, route_roles
 from qms.core.tx import unit_of_work
 from qms.org import services
 from qms.org.forms import AgentForm, BranchForm, CustomerForm, ImportForm
@@ -41,7 +41,8 @@ def _attach(errors: dict, form) -> None:
 def branches():
     q = request.args.get("q", "").strip()
     region = request.args.get("region") or None
-    page = services.search_branches(_me(), q=q, region=region, page=_page())
+    page = services.search_branches(_me(), q=q, region=region, page=_page(),
+                                    roles=route_roles())
     return render_template("org/branches.html", page=page, q=q, region=region,
                            regions=services.list_regions())
 
@@ -76,7 +77,8 @@ def _branch_form(branch):
 @roles_required(*VIEWERS)
 def branch_detail(branch_id: int):
     branch = get_scoped_or_404(Branch, branch_id, _me(), branch_attr="id")
-    agents = services.search_agents(_me(), branch_id=branch.id, per_page=500)
+    agents = services.search_agents(_me(), branch_id=branch.id, per_page=500,
+                                    roles=route_roles())
     return render_template("org/branch_detail.html", branch=branch, agents=agents)
 
 
@@ -84,7 +86,7 @@ def branch_detail(branch_id: int):
 @roles_required(*VIEWERS)
 def agents():
     q = request.args.get("q", "").strip()
-    page = services.search_agents(_me(), q=q, page=_page())
+    page = services.search_agents(_me(), q=q, page=_page(), roles=route_roles())
     return render_template("org/agents.html", page=page, q=q)
 
 
@@ -107,7 +109,8 @@ def _agent_form(agent):
     if form.validate_on_submit():
         try:
             with unit_of_work():
-                agent = services.save_agent(form.data, agent, principal=_me())
+                agent = services.save_agent(form.data, agent, principal=_me(),
+                                            roles=route_roles())
         except services.OrgValidationError as exc:
             _attach(exc.fields, form)
         else:
@@ -121,7 +124,8 @@ def _agent_form(agent):
 def customers():
     q = request.args.get("q", "").strip()
     segment = request.args.get("segment") or None
-    page = services.search_customers(_me(), q=q, segment=segment, page=_page())
+    page = services.search_customers(_me(), q=q, segment=segment, page=_page(),
+                                     roles=route_roles())
     return render_template("org/customers.html", page=page, q=q, segment=segment)
 
 

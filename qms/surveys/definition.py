@@ -13,10 +13,14 @@ from dataclasses import dataclass, field
 from flask_babel import lazy_gettext as _l
 
 from qms.surveys import conditions
-from qms.surveys.questions import KEY_RE, LOCALES, REGISTRY, InvalidAnswer
+from qms.surveys.questions import DATE_RE, KEY_RE, LOCALES, REGISTRY, InvalidAnswer
 
 FORMAT = "qms-survey/1"
 MAX_QUESTIONS = 200
+TOP_PROPERTIES = frozenset({"title", "intro", "thanks", "sections"})
+SECTION_PROPERTIES = frozenset({"key", "title", "condition", "questions"})
+ITEM_PROPERTIES = {"options": frozenset({"key", "label", "score"}),
+                   "rows": frozenset({"key", "label"})}
 
 
 class DefinitionError(ValueError):
@@ -58,20 +62,22 @@ def validate(definition) -> list[str]:
     """Every problem in a definition, each with its path; [] when it can be published."""
     if not isinstance(definition, dict):
         return ["the definition must be a JSON object"]
-    problems = _check_labels(definition.get("title"), "title")
+    problems = _unknown(definition, TOP_PROPERTIES, "")
+    problems += _check_labels(definition.get("title"), "title")
     for opt in ("intro", "thanks"):
         problems += _check_labels(definition.get(opt), opt, required=False)
     sections = definition.get("sections")
     if not isinstance(sections, list) or not sections:
         return problems + ["sections: at least one section is required"]
     seen: dict[str, str] = {}
-    earlier: set[str] = set()
+    earlier: dict[str, dict] = {}  # answerable questions before the current point
     count = 0
     for si, section in enumerate(sections):
         sp = f"sections[{si}]"
         if not isinstance(section, dict):
             problems.append(f"{sp}: a section is an object")
             continue
+        problems += _unknown(section, SECTION_PROPERTIES, sp)
         key = str(section.get("key", ""))
         if not KEY_RE.fullmatch(key):
             problems.append(f"{sp}.key: letters, digits and _ only, starting with a letter")
@@ -101,6 +107,7 @@ def validate(definition) -> list[str]:
                 problems.append(f"{qp}.type: unknown type {q.get('type')!r}; "
                                 f"known: {', '.join(REGISTRY)}")
                 continue
+            problems += _unknown(q, qt.properties(), qp)
             problems += _check_labels(q.get("label"), f"{qp}.label")
             problems += _check_labels(q.get("help"), f"{qp}.help", required=False)
             for end in ("min_label", "max_label"):
@@ -108,23 +115,77 @@ def validate(definition) -> list[str]:
             if "required" in q and not isinstance(q["required"], bool):
                 problems.append(f"{qp}.required: true or false")
             problems += [f"{qp}: {p}" for p in qt.check(q)]
-            for item in q.get("options", []) + q.get("rows", []):
-                if isinstance(item, dict):
-                    problems += _check_labels(item.get("label"), f"{qp}.{item.get('key')}.label")
+            for name, allowed in ITEM_PROPERTIES.items():
+                items = q.get(name) if name in qt.properties() else None
+                for ii, item in enumerate(items if isinstance(items, list) else []):
+                    if isinstance(item, dict):
+                        problems += _unknown(item, allowed, f"{qp}.{name}[{ii}]")
+                        problems += _check_labels(item.get("label"),
+                                                  f"{qp}.{name}[{ii}].label")
             problems += _check_condition(q.get("condition"), f"{qp}.condition", earlier)
             if qt.answerable:
-                earlier.add(qkey)
+                earlier[qkey] = q
     if count > MAX_QUESTIONS:
         problems.append(f"at most {MAX_QUESTIONS} questions")
     return problems
 
 
-def _check_condition(cond, path: str, earlier: set[str]) -> list[str]:
+def _unknown(obj: dict, allowed, path: str) -> list[str]:
+    """A misspelt property ("requried", "condtion") would be ignored silently: refuse it."""
+    prefix = f"{path}." if path else ""
+    return [f"{prefix}{k}: unknown property" for k in obj if k not in allowed]
+
+
+def _check_condition(cond, path: str, earlier: dict[str, dict]) -> list[str]:
     problems = conditions.check(cond, path)
     if problems or not cond:
         return problems
-    return [f"{path}: {k} is not an earlier question" for k in sorted(
-        conditions.referenced(cond) - earlier)]
+    problems = [f"{path}: {k} is not an earlier question" for k in sorted(
+        map(str, conditions.referenced(cond) - set(earlier)))]
+    return problems or _check_condition_values(cond, path, earlier)
+
+
+def _check_condition_values(cond: dict, path: str, earlier: dict[str, dict]) -> list[str]:
+    """A condition that can never be true is a mistake: check each leaf against its question."""
+    for group in ("all", "any"):
+        if group in cond:
+            out = []
+            for i, c in enumerate(cond[group]):
+                out += _check_condition_values(c, f"{path}.{group}[{i}]", earlier)
+            return out
+    q = earlier[cond["q"]]
+    qt = REGISTRY[q["type"]]
+    op, value = cond["op"], cond["value"]
+    if q["type"] == "matrix":
+        return [f"{path}: a condition cannot read the grid {cond['q']}"]
+    if op in ("at_most", "at_least"):
+        return [] if qt.numeric else [f"{path}: {op} needs a numeric question, "
+                                      f"{cond['q']} is {q['type']}"]
+    targets = value if op == "in" else [value]
+    return [f"{path}.value: {msg}" for t in targets if (msg := _bad_target(q, t))]
+
+
+def _bad_target(q: dict, t) -> str | None:
+    """Why t can never equal an answer to q, or None."""
+    kind = q["type"]
+    qt = REGISTRY[kind]
+    if kind in ("single", "multiple"):
+        options = q.get("options") if isinstance(q.get("options"), list) else []
+        keys = [o.get("key") for o in options if isinstance(o, dict)]
+        return None if isinstance(t, str) and t in keys else f"{t!r} is not an option of {q['key']}"
+    if kind == "yesno":
+        ok = isinstance(t, bool) or t in ("yes", "no")
+        return None if ok else f'{t!r}: use true/false (or "yes"/"no")'
+    if qt.numeric:
+        if isinstance(t, bool) or not isinstance(t, int | float):
+            return f"{t!r} is not a number"
+        scale = qt.scale(q) if not qt.check(q) else None  # a broken range is reported apart
+        if scale and not scale[0] <= t <= scale[1]:
+            return f"{t!r} is outside {scale[0]}..{scale[1]}"
+        return None
+    if kind == "date":
+        return None if isinstance(t, str) and DATE_RE.fullmatch(t) else f"{t!r}: use YYYY-MM-DD"
+    return None if isinstance(t, str) else f"{t!r} is not a text"
 
 
 def visible_keys(definition: dict, answers: dict) -> set[str]:
@@ -166,8 +227,9 @@ def read_submission(definition: dict, form: dict[str, list[str]], *, final: bool
             continue
         key, _sep, row = name[2:].partition("__")
         q = qmap.get(key)
+        is_grid = q is not None and q["type"] == "matrix"
         if q is None or not REGISTRY[q["type"]].answerable or (
-                row and (q["type"] != "matrix" or row not in {r["key"] for r in q["rows"]})):
+                (row or is_grid) and (not is_grid or row not in {r["key"] for r in q["rows"]})):
             sub.errors[name] = _l("This question is not part of the survey.")
             continue
         if q["type"] == "matrix":
@@ -186,6 +248,8 @@ def read_submission(definition: dict, form: dict[str, list[str]], *, final: bool
             parsed[key] = value
     shown = visible_keys(definition, parsed)
     sub.answers = {k: v for k, v in parsed.items() if k in shown}
+    # A wrong value in a question the respondent cannot see is not theirs to correct.
+    sub.errors = {k: v for k, v in sub.errors.items() if k in shown or k not in qmap}
     if final:
         for key in shown:
             q = qmap[key]

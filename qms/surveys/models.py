@@ -43,7 +43,9 @@ class SurveyVersion(db.Model):
     number: Mapped[int]
     definition: Mapped[dict] = mapped_column(sa.JSON)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
-    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # active_history: the old value is loaded before a change, so the immutability check
+    # in services sees "was published" even on an expired instance (no schema change).
+    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime, active_history=True)
     published_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
 
     survey: Mapped[Survey] = relationship(back_populates="versions")

@@ -7,6 +7,7 @@ into answer rows (and back), score it, and which template macro renders it.
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from datetime import date
 
@@ -14,6 +15,32 @@ from flask_babel import lazy_gettext as _l
 
 TEXT_MAX = {"text": 500, "textarea": 5000}
 LOCALES = ("zh_Hans", "zh_Hant", "en")
+DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}", re.ASCII)
+
+# What a question may hold: these common properties, plus those of its type's settings.
+COMMON_PROPERTIES = ("key", "type", "label", "help", "required", "condition")
+SETTING_PROPERTIES = {
+    "ends": ("min_label", "max_label"),       # labels of the two ends of a scale
+    "range": ("min", "max"),                  # whole-number scale range
+    "number_range": ("min", "max"),           # bounds of a number answer
+    "options": ("options",),                  # [{key, label, score?}]
+    "selections": ("min_selected", "max_selected"),
+    "max_length": ("max_length",),
+    "rows": ("rows",),                        # [{key, label}] of a grid
+}
+
+
+def _is_int(v) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _is_number(v) -> bool:
+    return isinstance(v, int | float) and not isinstance(v, bool)
+
+
+def _ascii_digits(s: str) -> str:
+    """Full-width digits typed with a Chinese input method count as digits (NFKC)."""
+    return unicodedata.normalize("NFKC", s)
 
 
 class InvalidAnswer(ValueError):
@@ -28,10 +55,10 @@ def _one(raw: list[str]) -> str:
 
 
 def _int_in(raw: list[str], lo: int, hi: int) -> int | None:
-    s = _one(raw)
+    s = _ascii_digits(_one(raw))
     if s == "":
         return None
-    if not re.fullmatch(r"-?\d+", s):
+    if not re.fullmatch(r"-?\d+", s, re.ASCII):
         raise InvalidAnswer(_l("Choose a whole number."))
     v = int(s)
     if not lo <= v <= hi:
@@ -43,12 +70,28 @@ def _option_keys(q: dict) -> list[str]:
     return [o["key"] for o in q.get("options", [])]
 
 
+def _items(q: dict, name: str) -> list:
+    """q[name] when it is a list (options, rows), else [] — validation reports the rest."""
+    value = q.get(name)
+    return value if isinstance(value, list) else []
+
+
 @dataclass(frozen=True)
 class QuestionType:
     name: str
     label: object
     answerable: bool = True
     numeric: bool = False  # num_value carries the answer (aggregates, conditions at_most/at_least)
+    # What the builder edits and a definition may hold beyond COMMON_PROPERTIES (class level).
+    settings = ()
+
+    def properties(self) -> frozenset[str]:
+        names = set(COMMON_PROPERTIES)
+        for setting in self.settings:
+            names.update(SETTING_PROPERTIES[setting])
+        if not self.answerable:
+            names -= {"required"}
+        return frozenset(names)
 
     # -- definition --------------------------------------------------------------------------
     def check(self, q: dict) -> list[str]:
@@ -80,6 +123,7 @@ class QuestionType:
 
 class ScaleType(QuestionType):
     fixed: tuple[int, int] | None = None
+    settings = ("range", "ends")
 
     def scale(self, q: dict) -> tuple[int, int]:
         if self.fixed:
@@ -91,7 +135,7 @@ class ScaleType(QuestionType):
             return []
         problems = []
         lo, hi = q.get("min", 1), q.get("max", 5)
-        if not (isinstance(lo, int) and isinstance(hi, int)) or not (0 <= lo < hi <= 100):
+        if not (_is_int(lo) and _is_int(hi)) or not (0 <= lo < hi <= 100):
             problems.append("min and max must be whole numbers with 0 <= min < max <= 100")
         elif hi - lo > 20:
             problems.append("a rating scale has at most 21 points")
@@ -106,14 +150,17 @@ class ScaleType(QuestionType):
 
 
 class _Csat(ScaleType):
+    settings = ("ends",)
     fixed = (1, 5)
 
 
 class _Nps(ScaleType):
+    settings = ("ends",)
     fixed = (0, 10)
 
 
 class _Ces(ScaleType):
+    settings = ("ends",)
     fixed = (1, 7)
 
 
@@ -122,6 +169,8 @@ class _Rating(ScaleType):
 
 
 class _Single(QuestionType):
+    settings = ("options",)
+
     def check(self, q):
         return _check_options(q)
 
@@ -148,11 +197,13 @@ class _Single(QuestionType):
 
 
 class _Multiple(QuestionType):
+    settings = ("options", "selections")
+
     def check(self, q):
         problems = _check_options(q)
-        n = len(q.get("options", []))
+        n = len(_items(q, "options"))
         lo, hi = q.get("min_selected", 0), q.get("max_selected", n)
-        if not (isinstance(lo, int) and isinstance(hi, int) and 0 <= lo <= hi <= max(n, 1)):
+        if not (_is_int(lo) and _is_int(hi) and 0 <= lo <= hi <= max(n, 1)):
             problems.append("min_selected/max_selected must satisfy 0 <= min <= max <= options")
         return problems
 
@@ -214,9 +265,11 @@ class _YesNo(QuestionType):
 
 
 class _Text(QuestionType):
+    settings = ("max_length",)
+
     def check(self, q):
         limit = q.get("max_length", TEXT_MAX[self.name])
-        if not isinstance(limit, int) or not 1 <= limit <= TEXT_MAX[self.name]:
+        if not _is_int(limit) or not 1 <= limit <= TEXT_MAX[self.name]:
             return [f"max_length must be 1..{TEXT_MAX[self.name]}"]
         return []
 
@@ -240,21 +293,22 @@ class _Text(QuestionType):
 
 class _Number(QuestionType):
     numeric = True
+    settings = ("number_range",)
 
     def check(self, q):
         lo, hi = q.get("min"), q.get("max")
         for v in (lo, hi):
-            if v is not None and not isinstance(v, int | float):
+            if v is not None and not _is_number(v):
                 return ["min and max must be numbers"]
         if lo is not None and hi is not None and lo > hi:
             return ["min must not exceed max"]
         return []
 
     def parse(self, q, raw):
-        s = _one(raw).replace(",", "")
+        s = _ascii_digits(_one(raw)).replace(",", "")
         if s == "":
             return None
-        if not re.fullmatch(r"-?\d{1,15}(\.\d{1,6})?", s):
+        if not re.fullmatch(r"-?\d{1,15}(\.\d{1,6})?", s, re.ASCII):
             raise InvalidAnswer(_l("Enter a number."))
         v = float(s)
         lo, hi = q.get("min"), q.get("max")
@@ -277,6 +331,9 @@ class _Date(QuestionType):
         if s == "":
             return None
         try:
+            # Python 3.11 also reads 20240501 and 2024-W18-3; the browser sends YYYY-MM-DD.
+            if not DATE_RE.fullmatch(s):
+                raise ValueError(s)
             d = date.fromisoformat(s)
         except ValueError:
             raise InvalidAnswer(_l("Enter a date as YYYY-MM-DD.")) from None
@@ -298,6 +355,7 @@ class _Matrix(ScaleType):
     """A Likert grid: rows share one scale (min..max, default 1..5)."""
 
     numeric = False  # a grid is not one number: conditions and KPIs look at its rows
+    settings = ("range", "ends", "rows")
 
     def check(self, q):
         problems = super().check(q)
@@ -311,6 +369,8 @@ class _Matrix(ScaleType):
     def parse(self, q, raw):
         # raw: {row_key: [value]}
         lo, hi = self.scale(q)
+        if not isinstance(raw, dict):
+            raise InvalidAnswer(_l("Answer every row."))
         out = {}
         for row in q["rows"]:
             v = _int_in(raw.get(row["key"], []), lo, hi)
@@ -359,7 +419,7 @@ def _check_options(q: dict) -> list[str]:
     problems = _check_keyed(options, "options")
     for i, o in enumerate(options):
         s = o.get("score") if isinstance(o, dict) else None
-        if s is not None and not isinstance(s, int | float):
+        if s is not None and not _is_number(s):
             problems.append(f"options[{i}]: score must be a number")
     return problems
 

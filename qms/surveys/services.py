@@ -35,11 +35,15 @@ def _published_versions_are_immutable(session, _ctx, _instances):
         if not isinstance(obj, SurveyVersion):
             continue
         state = sa.inspect(obj)
-        was_published = state.attrs.published_at.history.deleted or (
-            obj.published_at is not None and not state.attrs.published_at.history.added)
+        history = state.attrs.published_at.history
+        was_published = any(v is not None for v in history.deleted) or (
+            obj.published_at is not None and not history.added)
         if not was_published:
             continue
-        if obj in session.deleted or state.attrs.definition.history.has_changes():
+        # Unpublishing counts as a change: otherwise published_at=None, flush, then edit.
+        if obj in session.deleted or any(
+                getattr(state.attrs, name).history.has_changes()
+                for name in ("definition", "published_at", "number", "survey_id")):
             raise FrozenVersion("a published survey version cannot be changed")
 
 
@@ -131,10 +135,16 @@ def check_import(document) -> list[str]:
         problems.append(f"format must be {defn.FORMAT!r}")
     if document.get("kind") not in set(SurveyKind):
         problems.append(f"kind must be one of {', '.join(SurveyKind)}")
-    if not isinstance(document.get("title"), str) or not document["title"].strip():
+    title = document.get("title")
+    if not isinstance(title, str) or not title.strip():
         problems.append("title is required")
-    problems += [f"definition.{p}" if not p.startswith("sections") else f"definition.{p}"
-                 for p in defn.validate(document.get("definition"))]
+    elif len(title) > 200 or title != title.strip():
+        problems.append("title: at most 200 characters, no leading or trailing spaces")
+    extra = sorted(set(document) - {"format", "kind", "title", "definition"})
+    problems += [f"{k}: unknown property" for k in extra]
+    if "definition" not in document:
+        return problems + ["definition is required"]
+    problems += [f"definition.{p}" for p in defn.validate(document["definition"])]
     return problems
 
 
