@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import os
 import sys
 
@@ -62,10 +63,18 @@ def tokens_create(name, role, branch_code, region):
     click.echo(secret)
 
 
+def _text_encoding(_ctx, _param, value: str) -> str:
+    try:
+        codecs.lookup(value)
+    except LookupError:
+        raise click.BadParameter(f"unknown text encoding {value!r}") from None
+    return value
+
+
 @click.command("import")
 @click.argument("kind", type=click.Choice(["branches", "agents", "customers"]))
 @click.argument("path", type=click.Path(exists=True, dir_okay=False))
-@click.option("--encoding", default="utf-8-sig", show_default=True,
+@click.option("--encoding", default="utf-8-sig", show_default=True, callback=_text_encoding,
               help="Text encoding of the file (utf-8-sig, gb18030, big5).")
 def import_command(kind, path, encoding):
     """Import a CSV file of branches, agents or customers: all rows or none."""

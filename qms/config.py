@@ -45,6 +45,11 @@ class Defaults:
     LOGIN_FAILURE_WINDOW = 15 * 60
     LOGIN_MAX_FAILURES_PER_IP = 30
 
+    # Behind a TLS proxy / load balancer: how many proxies set X-Forwarded-For/-Proto/-Host.
+    # 0 trusts no header (then every client behind one proxy shares the proxy's address,
+    # which matters for sign-in throttling and rate limits).
+    PROXY_COUNT = 0
+
     MAX_CONTENT_LENGTH = 64 * 1024 * 1024
     IMPORT_BATCH_SIZE = 2000
 

@@ -76,3 +76,20 @@ def build_scheduler(app, scheduler_cls=None):
         scheduler.add_job(runner, j.trigger, args=[j.id], id=j.id, name=j.description or j.id,
                           replace_existing=True, **j.trigger_args)
     return scheduler
+
+
+# -- the jobs ---------------------------------------------------------------------------------
+
+@job("survey-sends", "interval", "Send due survey invitations by e-mail", minutes=1)
+def survey_sends(now: datetime) -> int:
+    # send_due commits around each e-mail itself: a message goes out between two commits
+    from qms.surveys.campaigns import send_due
+
+    return send_due(now)
+
+
+@job("survey-reminders", "interval", "Remind survey non-responders", hours=1)
+def survey_reminders(now: datetime) -> int:
+    from qms.surveys.campaigns import send_reminders
+
+    return send_reminders(now)

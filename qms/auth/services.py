@@ -79,6 +79,11 @@ def _resolve_grants(grants: list[GrantSpec]) -> tuple[list[RoleGrant], dict[str,
         if g.role == "shopper" and (g.branch_code or g.region):
             errors["branch"] = _l("The shopper role is not tied to a branch.")
             continue
+        if g.role == "admin" and (g.branch_code or g.region):
+            # an administrator manages users and roles, which no branch limit could contain
+            errors["branch"] = _l("The administrator role covers the whole bank; "
+                                  "it cannot be limited to a branch or region.")
+            continue
         if g.role in BRANCH_BOUND and not (g.branch_code or g.region):
             errors["branch"] = _l("The %(role)s role needs a branch.", role=g.role)
             continue
@@ -127,10 +132,26 @@ def create_user(*, email: str, name: str, password: str, grants: list[GrantSpec]
     return user
 
 
+def _other_active_admins(user: User) -> int:
+    return db.session.scalar(
+        sa.select(sa.func.count(sa.distinct(User.id)))
+        .join(RoleGrant, RoleGrant.user_id == User.id)
+        .where(RoleGrant.role == "admin", User.active.is_(True), User.id != user.id)) or 0
+
+
+def _keeps_an_admin(user: User, *, still_admin: bool, still_active: bool) -> None:
+    """Refuse the change that would leave the installation without an active administrator."""
+    if user.has_role("admin") and user.active and not (still_admin and still_active) \
+            and not _other_active_admins(user):
+        raise ValidationError({"role": _l("This is the last active administrator; "
+                                          "make someone else an administrator first.")})
+
+
 def set_grants(user: User, grants: list[GrantSpec], *, actor=None) -> None:
     rows, errors = _resolve_grants(grants)
     if errors:
         raise ValidationError(errors)
+    _keeps_an_admin(user, still_admin=any(r.role == "admin" for r in rows), still_active=True)
     before = _describe(user.grants)
     user.grants = rows
     db.session.flush()
@@ -148,9 +169,22 @@ def _describe(grants) -> list[str]:
     return sorted(out)
 
 
-def update_user(user: User, *, name: str, locale: str | None, active: bool, actor=None) -> None:
+def update_user(user: User, *, name: str, locale: str | None, active: bool,
+                agent_code: str | None = None, actor=None) -> None:
     if not name.strip():
         raise ValidationError({"name": _l("A name is required.")})
+    agent = None
+    if agent_code:
+        agent = db.session.scalar(sa.select(Agent).where(Agent.code == agent_code))
+        if agent is None:
+            raise ValidationError({"agent_code": _l("No agent has the code %(code)s.",
+                                                    code=agent_code)})
+        holder = db.session.scalar(sa.select(User).where(User.agent_id == agent.id,
+                                                         User.id != user.id))
+        if holder is not None:
+            raise ValidationError({"agent_code": _l("Another user is linked to this agent.")})
+    _keeps_an_admin(user, still_admin=True, still_active=active)
+    user.agent = agent
     if user.active != active:
         audit.record("user_activated" if active else "user_deactivated", actor=actor,
                      subject=user.email)
@@ -188,11 +222,17 @@ def authenticate(email: str, password: str, *, ip: str | None,
     since = now - window
     if user is not None and user.last_login_at is not None and user.last_login_at > since:
         since = user.last_login_at  # a successful sign-in clears the account's count
-    by_account = audit.recent_count("login_failed", subject=email, since=since)
-    by_ip = audit.recent_count("login_failed", ip=ip, since=now - window) if ip else 0
-    if by_account >= cfg["LOGIN_MAX_FAILURES"] or by_ip >= cfg["LOGIN_MAX_FAILURES_PER_IP"]:
+    waits = []
+    by_account = audit.recent_times("login_failed", subject=email, since=since)
+    if len(by_account) >= cfg["LOGIN_MAX_FAILURES"]:
+        waits.append(by_account[len(by_account) - cfg["LOGIN_MAX_FAILURES"]] + window - now)
+    by_ip = audit.recent_times("login_failed", ip=ip, since=now - window) if ip else []
+    if len(by_ip) >= cfg["LOGIN_MAX_FAILURES_PER_IP"]:
+        waits.append(by_ip[len(by_ip) - cfg["LOGIN_MAX_FAILURES_PER_IP"]] + window - now)
+    if waits:
         audit.record("login_throttled", subject=email, ip=ip, now=now)
-        raise LoginThrottled(retry_after=max(60, math.ceil(window.total_seconds())))
+        # the lock lifts when enough of the failures have left the window
+        raise LoginThrottled(retry_after=max(1, math.ceil(max(waits).total_seconds())))
 
     if user is None:
         dummy = _DUMMY_HASH.setdefault("h", hash_password("not-a-password"))
@@ -249,10 +289,21 @@ def create_api_token(*, name: str, role: str, branch_code: str | None = None,
     return token, secret
 
 
+TOKEN_USE_RESOLUTION = timedelta(hours=1)
+
+
 def verify_api_token(secret: str, *, now: datetime | None = None) -> ApiToken | None:
+    """The live token with this secret, or None. Last use is recorded to the hour, so that
+    operators can find unused tokens without a write on every API call."""
     token = db.session.scalar(sa.select(ApiToken).where(ApiToken.token_hash == hash_token(secret)))
     if token is None or token.revoked_at is not None:
         return None
+    now = now or now_utc()
+    if token.last_used_at is None or now - token.last_used_at >= TOKEN_USE_RESOLUTION:
+        # its own short transaction: bookkeeping, not part of the request's unit of work
+        with db.engine.begin() as conn:
+            conn.execute(sa.update(ApiToken).where(ApiToken.id == token.id)
+                         .values(last_used_at=now))
     return token
 
 

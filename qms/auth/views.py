@@ -8,8 +8,15 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_user, logout_user
 
 from qms.auth import services
-from qms.auth.forms import (ApiTokenForm, ConfirmForm, GrantForm, LoginForm, ProfileForm,
-                             UserEditForm, UserForm)
+from qms.auth.forms import (
+    ApiTokenForm,
+    ConfirmForm,
+    GrantForm,
+    LoginForm,
+    ProfileForm,
+    UserEditForm,
+    UserForm,
+)
 from qms.auth.services import GrantSpec
 from qms.core import audit
 from qms.core.permissions import login_required, public, roles_required
@@ -43,6 +50,7 @@ def login():
         return redirect(url_for("main.home"))
     form = LoginForm()
     status = 200
+    retry_after = None
     if form.validate_on_submit():
         refusal = None
         with unit_of_work():  # failures are recorded too: commit even when refused
@@ -52,7 +60,8 @@ def login():
             except services.AuthError as exc:
                 refusal = exc
         if isinstance(refusal, services.LoginThrottled):
-            minutes = max(1, refusal.retry_after // 60)
+            minutes = max(1, -(-refusal.retry_after // 60))
+            retry_after = refusal.retry_after
             form.form_errors.append(
                 _("Too many failed sign-in attempts. Try again in %(n)d minutes.", n=minutes))
             status = 429
@@ -62,7 +71,8 @@ def login():
         else:
             login_user(user)
             return redirect(safe_next(request.args.get("next"), url_for("main.home")))
-    return render_template("auth/login.html", form=form), status
+    headers = {"Retry-After": str(retry_after)} if retry_after else {}
+    return render_template("auth/login.html", form=form), status, headers
 
 
 @bp.post("/logout")
@@ -147,7 +157,8 @@ def user_edit(user_id: int):
             with unit_of_work():
                 actor = current_user._get_current_object()
                 services.update_user(user, name=form.name.data, locale=form.locale.data or None,
-                                     active=form.active.data, actor=actor)
+                                     active=form.active.data,
+                                     agent_code=form.agent_code.data or None, actor=actor)
                 if form.password.data:
                     services.set_password(user, form.password.data, actor=actor)
         except services.ValidationError as exc:

@@ -52,6 +52,18 @@ def recent_count(action: str, *, since: datetime, subject: str | None = None,
     return db.session.scalar(q) or 0
 
 
+def recent_times(action: str, *, since: datetime, subject: str | None = None,
+                 ip: str | None = None) -> list[datetime]:
+    """Times of matching entries since `since`, oldest first."""
+    q = sa.select(AuditLog.created_at).where(
+        AuditLog.action == action, AuditLog.created_at >= since).order_by(AuditLog.created_at)
+    if subject is not None:
+        q = q.where(AuditLog.subject == subject)
+    if ip is not None:
+        q = q.where(AuditLog.ip == ip)
+    return list(db.session.scalars(q))
+
+
 def list_entries(*, action: str | None = None, limit: int = 200) -> list[AuditLog]:
     q = sa.select(AuditLog).order_by(AuditLog.id.desc()).limit(limit)
     if action:

@@ -63,8 +63,13 @@ def search_branches(principal, *, q: str = "", region: str | None = None, page: 
     return _paginate(stmt, page, per_page)
 
 
-def list_regions() -> list[str]:
-    return list(db.session.scalars(sa.select(Branch.region).distinct().order_by(Branch.region)))
+def list_regions(principal=None, *, roles=None) -> list[str]:
+    """Regions of the branches the principal may see (all when no principal is given)."""
+    stmt = sa.select(Branch.region).distinct().order_by(Branch.region)
+    scope = branch_scope(principal, roles) if principal is not None else None
+    if scope is not None:
+        stmt = stmt.where(Branch.id.in_(scope))
+    return list(db.session.scalars(stmt))
 
 
 def get_branch_by_code(code: str) -> Branch | None:

@@ -44,7 +44,7 @@ def branches():
     page = services.search_branches(_me(), q=q, region=region, page=_page(),
                                     roles=route_roles())
     return render_template("org/branches.html", page=page, q=q, region=region,
-                           regions=services.list_regions())
+                           regions=services.list_regions(_me(), roles=route_roles()))
 
 
 @bp.route("/branches/new", methods=["GET", "POST"])

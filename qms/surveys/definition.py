@@ -85,7 +85,7 @@ def validate(definition) -> list[str]:
             problems.append(f"{sp}.key: {key} is used twice")
         seen[key] = sp
         problems += _check_labels(section.get("title"), f"{sp}.title", required=False)
-        problems += _check_condition(section.get("condition"), f"{sp}.condition", earlier)
+        problems += check_condition(section.get("condition"), f"{sp}.condition", earlier)
         qs = section.get("questions")
         if not isinstance(qs, list) or not qs:
             problems.append(f"{sp}.questions: at least one question is required")
@@ -122,7 +122,7 @@ def validate(definition) -> list[str]:
                         problems += _unknown(item, allowed, f"{qp}.{name}[{ii}]")
                         problems += _check_labels(item.get("label"),
                                                   f"{qp}.{name}[{ii}].label")
-            problems += _check_condition(q.get("condition"), f"{qp}.condition", earlier)
+            problems += check_condition(q.get("condition"), f"{qp}.condition", earlier)
             if qt.answerable:
                 earlier[qkey] = q
     if count > MAX_QUESTIONS:
@@ -136,7 +136,8 @@ def _unknown(obj: dict, allowed, path: str) -> list[str]:
     return [f"{prefix}{k}: unknown property" for k in obj if k not in allowed]
 
 
-def _check_condition(cond, path: str, earlier: dict[str, dict]) -> list[str]:
+def check_condition(cond, path: str, earlier: dict[str, dict]) -> list[str]:
+    """Problems of one condition, given the answerable questions before it (key -> question)."""
     problems = conditions.check(cond, path)
     if problems or not cond:
         return problems

@@ -241,7 +241,6 @@ class _Multiple(QuestionType):
 
 
 class _YesNo(QuestionType):
-    numeric = True
 
     def parse(self, q, raw):
         s = _one(raw).lower()
@@ -292,7 +291,6 @@ class _Text(QuestionType):
 
 
 class _Number(QuestionType):
-    numeric = True
     settings = ("number_range",)
 
     def check(self, q):
@@ -354,7 +352,7 @@ class _Date(QuestionType):
 class _Matrix(ScaleType):
     """A Likert grid: rows share one scale (min..max, default 1..5)."""
 
-    numeric = False  # a grid is not one number: conditions and KPIs look at its rows
+    # not numeric: a grid is not one number; conditions and KPIs look at its rows
     settings = ("range", "ends", "rows")
 
     def check(self, q):
@@ -434,10 +432,11 @@ REGISTRY: dict[str, QuestionType] = {
         _Rating("rating", _l("Rating scale"), numeric=True),
         _Single("single", _l("Single choice")),
         _Multiple("multiple", _l("Multiple choice")),
-        _YesNo("yesno", _l("Yes / no")),
+        # numeric is a dataclass field: a class attribute would be overwritten by __init__
+        _YesNo("yesno", _l("Yes / no"), numeric=True),
         _Text("text", _l("Short text")),
         _Text("textarea", _l("Long text")),
-        _Number("number", _l("Number")),
+        _Number("number", _l("Number"), numeric=True),
         _Date("date", _l("Date")),
         _Matrix("matrix", _l("Matrix / Likert grid")),
         _Static("static", _l("Static text"), answerable=False),

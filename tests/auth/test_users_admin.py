@@ -4,47 +4,18 @@ from __future__ import annotations
 
 import pytest
 import sqlalchemy as sa
-from flask.testing import FlaskClient
 
 from qms.auth.models import RoleGrant, User
 from qms.core.audit import AuditLog
 from qms.extensions import db as _db
-from qms.extensions import login_manager
 from tests.conftest import PASSWORD
-
-
-class IsolatedClient(FlaskClient):
-    """Each request in its own app context, as in production (the `app` fixture keeps one
-    pushed, and requests would otherwise share `g`, where Flask-Login caches the user)."""
-
-    def open(self, *args, **kwargs):
-        with self.application.app_context():
-            return super().open(*args, **kwargs)
 
 
 @pytest.fixture
 def client(app):
-    app.test_client_class = IsolatedClient
     c = app.test_client()
-    c.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
+    c.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"  # messages are asserted in English
     return c
-
-
-@pytest.fixture
-def login(app, client):
-    """Sign a user in through the session, with the identifier 'strong' session protection checks."""
-
-    def do(user, c=None):
-        c = c or client
-        with app.test_request_context(environ_base=c.environ_base):
-            ident = login_manager._session_identifier_generator()
-        with c.session_transaction() as sess:
-            sess["_user_id"] = str(user.id)
-            sess["_fresh"] = True
-            sess["_id"] = ident
-        return c
-
-    return do
 
 
 @pytest.fixture
@@ -268,3 +239,41 @@ def test_cli_refuses_a_taken_email(app, runner, make_user):
     result = _create(runner, "--email", "TAKEN@bank.test", "--name", "Again", "--role", "qa")
     assert result.exit_code == 2
     assert _db.session.scalar(sa.select(sa.func.count(User.id))) == 1
+
+
+def test_the_last_active_administrator_cannot_be_removed_or_deactivated(app, make_user):
+    import pytest as _pytest
+
+    from qms.auth import services
+    from qms.auth.services import GrantSpec
+    from qms.extensions import db as _db
+
+    only = make_user("admin")
+    with _pytest.raises(services.ValidationError):
+        services.set_grants(only, [GrantSpec("qa")])
+    _db.session.rollback()
+    with _pytest.raises(services.ValidationError):
+        services.update_user(only, name=only.name, locale=None, active=False)
+    _db.session.rollback()
+    second = make_user("admin")
+    services.set_grants(only, [GrantSpec("qa")])  # another admin exists: allowed
+    _db.session.commit()
+    assert only.roles == {"qa"} and second.has_role("admin")
+
+
+def test_edit_links_a_user_to_an_agent(app, make_user, make_branch, make_agent):
+    from qms.auth import services
+    from qms.extensions import db as _db
+
+    agent = make_agent(make_branch())
+    user = make_user("agent", branch=agent.branch)
+    services.update_user(user, name=user.name, locale=None, active=True, agent_code=agent.code)
+    _db.session.commit()
+    assert user.agent_id == agent.id
+    other = make_user("qa")
+    import pytest as _pytest
+
+    with _pytest.raises(services.ValidationError) as exc:
+        services.update_user(other, name="x", locale=None, active=True, agent_code=agent.code)
+    assert "agent_code" in exc.value.fields
+    _db.session.rollback()

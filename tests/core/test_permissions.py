@@ -11,14 +11,12 @@ from urllib.parse import urlsplit
 
 import pytest
 from flask import Flask
-from flask.testing import FlaskClient
 from werkzeug.routing.converters import AnyConverter, IntegerConverter, UUIDConverter
 
 from qms.auth.services import GrantSpec, create_api_token, create_user
 from qms.config import ROLES
 from qms.core.permissions import Access, permission_table
 from qms.extensions import db as _db
-from qms.extensions import login_manager
 from qms.org.models import Customer
 
 BRANCH_BOUND = {"branch_head", "agent"}
@@ -33,44 +31,7 @@ def _ident(who):
     return "anonymous" if who is None else "+".join(who)
 
 
-# -- harness --------------------------------------------------------------------------------
-
-class IsolatedClient(FlaskClient):
-    """Each request in its own app context, as in production.
-
-    The `app` fixture keeps an app context pushed for the whole test; without this, every
-    request would share `g` — Flask-Login's cached user and the API principal — so a request
-    could be answered as whoever the previous request signed in as.
-    """
-
-    def open(self, *args, **kwargs):
-        with self.application.app_context():
-            return super().open(*args, **kwargs)
-
-
-@pytest.fixture
-def client(app):
-    app.test_client_class = IsolatedClient
-    return app.test_client()
-
-
-@pytest.fixture
-def login(app, client):
-    """Sign a user in through the session, with the identifier 'strong' session protection checks."""
-
-    def do(user, c=None):
-        c = c or client
-        with app.test_request_context(environ_base=c.environ_base):
-            ident = login_manager._session_identifier_generator()
-        with c.session_transaction() as sess:
-            sess.clear()
-            sess["_user_id"] = str(user.id)
-            sess["_fresh"] = True
-            sess["_id"] = ident
-        return c
-
-    return do
-
+# -- objects for URL arguments -------------------------------------------------------------
 
 @pytest.fixture
 def world(app, make_branch, make_agent, make_user):
@@ -353,23 +314,24 @@ def test_branch_head_sees_only_their_branch(app, client, login, make_user, world
         assert c.post(f"/org/{kind}/{other_id}/edit", data={"name": "x"}).status_code == 403
 
 
-def test_branch_scoped_admin_gets_404_for_another_branchs_edit_pages(
-        app, client, login, make_user, world):
-    w = world
-    c = login(make_user("admin", branch=w.a))
-    for kind, own_id, other_id in (("branches", w.a.id, w.b.id),
-                                   ("agents", w.agent_a.id, w.agent_b.id),
-                                   ("customers", w.cust_a.id, w.cust_b.id)):
-        assert c.get(f"/org/{kind}/{own_id}/edit").status_code == 200, kind
-        assert c.get(f"/org/{kind}/{other_id}/edit").status_code == 404, kind
-        resp = c.post(f"/org/{kind}/{other_id}/edit",
-                      data={"code": "HACK", "ref": "HACK", "name": "hacked", "region": "x",
-                            "city": "x", "timezone": "Asia/Shanghai", "branch_code": "BA",
-                            "segment": "standard", "locale": "en"})
-        assert resp.status_code == 404, kind
-    _db.session.expire_all()
-    assert (w.b.name, w.agent_b.name, w.cust_b.name) == ("乙支行", "乙坐席", "乙客户")
-    assert c.get(f"/org/branches/{w.b.id}").status_code == 404
+def test_admin_role_cannot_be_limited_to_a_branch_or_region(app, make_user, world):
+    """An administrator manages users and roles, which a branch limit could not contain
+    (a branch-limited admin could grant themselves the whole bank), so it is refused."""
+    from qms.auth.services import ValidationError
+
+    for kw in ({"branch": world.a}, {"region": "华东"}):
+        with pytest.raises(ValidationError) as exc:
+            make_user("admin", **kw)
+        assert "branch" in exc.value.fields
+        _db.session.rollback()
+
+
+def test_region_scoped_qa_gets_404_for_another_regions_branch(app, client, login, make_user,
+                                                              world):
+    c = login(make_user("qa", region=world.a.region))
+    assert world.b.region != world.a.region
+    assert c.get(f"/org/branches/{world.a.id}").status_code == 200
+    assert c.get(f"/org/branches/{world.b.id}").status_code == 404
 
 
 def test_branch_token_gets_404_json_for_another_branch(app, client, world):
@@ -445,7 +407,8 @@ def test_a_grant_that_does_not_open_a_page_does_not_widen_its_scope(app, client,
 
 
 def test_matrix_harness_isolates_requests(app, client, login, make_user):
-    """Guard for the harness itself: a shopper after an admin is still a shopper."""
+    """Guard for the test client itself: each request has its own app context, so a shopper
+    after an admin is still a shopper (a shared `g` would keep Flask-Login's cached admin)."""
     admin, shopper = make_user("admin"), make_user("shopper")
     assert login(admin).get("/admin/users").status_code == 200
     assert login(shopper, app.test_client()).get("/admin/users").status_code == 403

@@ -1,3 +1,225 @@
-"""Public answering pages: personal links and counter (QR) links."""
+"""Public answering pages: personal links /s/<token> and counter (QR) links /c/<token>.
 
-from qms.surveys.views import public_bp  # noqa: F401
+No login, no CSRF token: the unguessable token in the path is the credential for a personal
+link (a cross-site page cannot know it), a counter link is public by design, and a CSRF token
+would expire on a page a customer leaves open. Abuse is held off by the rate limit instead.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from flask import current_app, make_response, redirect, render_template, request, url_for
+from flask_babel import force_locale
+from sqlalchemy.exc import IntegrityError
+
+from qms.core.i18n import normalise_locale, select_locale
+from qms.core.permissions import public
+from qms.core.ratelimit import rate_limited
+from qms.core.tx import unit_of_work
+from qms.extensions import csrf
+from qms.surveys import responses as svc
+from qms.surveys.definition import question_map, questions, text, visible_keys
+from qms.surveys.questions import REGISTRY
+from qms.surveys.responses import LinkState
+from qms.surveys.views import public_bp
+
+STATUS = {LinkState.NOT_FOUND: 404, LinkState.EXPIRED: 410, LinkState.CLOSED: 410,
+          LinkState.COMPLETED: 409}
+
+
+# -- template helpers (also used by the builder's preview of form.html) ------------------------
+
+@public_bp.app_template_filter("survey_text")
+def survey_text(labels, locale: str | None = None) -> str:
+    return text(labels, locale or _current_locale())
+
+
+@public_bp.app_template_global("survey_scale")
+def survey_scale(q: dict) -> tuple[int, int]:
+    return REGISTRY[q["type"]].scale(q) or (1, 5)
+
+
+@public_bp.app_template_global("survey_visible")
+def survey_visible(definition: dict, answers: dict | None = None) -> set[str]:
+    return visible_keys(definition, answers or {})
+
+
+@public_bp.app_template_global("survey_question_keys")
+def survey_question_keys(definition: dict) -> set[str]:
+    return set(question_map(definition))
+
+
+def _current_locale() -> str:
+    from flask_babel import get_locale
+
+    loc = get_locale()
+    return str(loc) if loc else current_app.config["BABEL_DEFAULT_LOCALE"]
+
+
+# -- language and rendering ---------------------------------------------------------------------
+
+def _page_locale(default: str | None = None) -> str:
+    """?lang= (the switch on the page), else the link's language, else the browser's."""
+    return (normalise_locale(request.args.get("lang")) or normalise_locale(default)
+            or select_locale() or current_app.config["BABEL_DEFAULT_LOCALE"])
+
+
+def _render(template: str, locale: str, status: int = 200, **context):
+    with force_locale(locale):
+        body = render_template(template, locale=locale, **context)
+    resp = make_response(body, status)
+    # Answers and links are personal: no shared cache keeps them.
+    resp.headers["Cache-Control"] = "no-store"
+    return resp
+
+
+def _state_page(state: LinkState, locale: str, link: svc.Link | None = None):
+    title = None
+    if link is not None and link.version is not None:
+        title = text(link.definition.get("title"), locale)
+    return _render("surveys/respond/state.html", locale, STATUS[state], state=str(state),
+                   survey_title=title)
+
+
+def _too_many(retry_after: str):
+    return _render("surveys/respond/state.html", _page_locale(), 429, state="rate_limited",
+                   survey_title=None, retry_after=retry_after)
+
+
+def _form_values(definition: dict, form: dict[str, list[str]]) -> dict:
+    """What the respondent sent, shaped for the template, so a re-rendered page shows exactly
+    what they typed (also when it was wrong)."""
+    values: dict = {}
+    for _section, q in questions(definition):
+        name = f"q_{q['key']}"
+        if q["type"] == "matrix":
+            rows = {r["key"]: form.get(f"{name}__{r['key']}", [""])[0] for r in q.get("rows", [])}
+            values[q["key"]] = {k: v for k, v in rows.items() if v}
+        elif q["type"] == "multiple":
+            values[q["key"]] = form.get(name, [])
+        elif form.get(name):
+            values[q["key"]] = form[name][0]
+    return values
+
+
+def _saved_values(definition: dict, answers: dict) -> dict:
+    qmap = question_map(definition)
+    return {k: REGISTRY[qmap[k]["type"]].form_value(v) for k, v in answers.items() if k in qmap}
+
+
+def _form_page(link: svc.Link, locale: str, form_action: str, *, answers: dict, visible: set,
+               errors: dict | None = None, status: int = 200, **flags):
+    return _render("surveys/respond/form.html", locale, status, definition=link.definition,
+                   version=link.version, answers=answers, errors=errors or {},
+                   form_action=form_action, preview=False, visible=visible,
+                   can_save=link.personal, **flags)
+
+
+def _seen() -> set[str] | None:
+    raw = request.form.get("_seen")
+    return None if raw is None else {k for k in raw.split(",") if k}
+
+
+def _follow_up_due() -> timedelta:
+    return timedelta(days=current_app.config.get("FOLLOWUP_DUE_DAYS", 2))
+
+
+def _post(link: svc.Link, locale: str, form_action: str, save: bool):
+    """Save or submit; the redirect on success, or the page that explains what went wrong."""
+    form = request.form.to_dict(flat=False)
+    try:
+        with unit_of_work():
+            if save:
+                svc.save_partial(link, form, locale=locale)
+            else:
+                svc.submit_response(link, form, locale=locale, seen=_seen(),
+                                    follow_up_due=_follow_up_due())
+    except svc.InvalidSubmission as exc:
+        sub = exc.submission
+        visible = visible_keys(link.definition, sub.answers)
+        return _form_page(link, locale, form_action, answers=_form_values(link.definition, form),
+                          visible=visible, errors=sub.errors,
+                          status=400 if sub.errors else 200, newly=exc.newly_visible)
+    except (svc.AlreadyAnswered, IntegrityError):
+        # IntegrityError: the unique invitation_id caught a race the claim did not
+        return _state_page(LinkState.COMPLETED, locale, link)
+    except svc.LinkNotOpen as exc:
+        return _state_page(exc.state, locale, link)
+    return None
+
+
+# -- personal links -----------------------------------------------------------------------------
+
+@public_bp.route("/s/<token>", methods=["GET", "POST"])
+@csrf.exempt
+@public
+@rate_limited("PUBLIC", on_limit=_too_many)
+def personal(token: str):
+    link = svc.resolve_personal_link(token)
+    if link.state is not LinkState.OPEN:
+        return _state_page(link.state, _page_locale(link.locale), link)
+    if request.method == "POST":
+        locale = _page_locale(link.locale)
+        action = url_for(".personal", token=token, lang=locale)
+        save = request.form.get("action") == "save"
+        failed = _post(link, locale, action, save)
+        if failed is not None:
+            return failed
+        if save:
+            return redirect(url_for(".personal", token=token, lang=locale, saved=1), 303)
+        return redirect(url_for(".personal_thanks", token=token, lang=locale), 303)
+    saved, saved_locale = svc.saved_answers(link)
+    locale = _page_locale(saved_locale or link.locale)
+    with unit_of_work():
+        svc.mark_opened(link)
+    return _form_page(link, locale, url_for(".personal", token=token, lang=locale),
+                      answers=_saved_values(link.definition, saved),
+                      visible=visible_keys(link.definition, saved),
+                      saved=request.args.get("saved") == "1")
+
+
+@public_bp.get("/s/<token>/thanks")
+@public
+@rate_limited("PUBLIC", on_limit=_too_many)
+def personal_thanks(token: str):
+    link = svc.resolve_personal_link(token)
+    locale = _page_locale(link.locale)
+    if link.state is LinkState.OPEN:
+        return redirect(url_for(".personal", token=token, lang=locale))
+    if link.state is not LinkState.COMPLETED:
+        return _state_page(link.state, locale, link)
+    return _render("surveys/respond/thanks.html", locale, definition=link.definition)
+
+
+# -- counter (QR) links ---------------------------------------------------------------------------
+
+@public_bp.route("/c/<token>", methods=["GET", "POST"])
+@csrf.exempt
+@public
+@rate_limited("PUBLIC", on_limit=_too_many)
+def counter(token: str):
+    link = svc.resolve_counter_link(token)
+    locale = _page_locale()
+    if link.state is not LinkState.OPEN:
+        return _state_page(link.state, locale, link)
+    action = url_for(".counter", token=token, lang=locale)
+    if request.method == "POST":
+        failed = _post(link, locale, action, save=False)
+        if failed is not None:
+            return failed
+        return redirect(url_for(".counter_thanks", token=token, lang=locale), 303)
+    return _form_page(link, locale, action, answers={}, visible=visible_keys(link.definition, {}))
+
+
+@public_bp.get("/c/<token>/thanks")
+@public
+@rate_limited("PUBLIC", on_limit=_too_many)
+def counter_thanks(token: str):
+    link = svc.resolve_counter_link(token)
+    locale = _page_locale()
+    if link.state is LinkState.NOT_FOUND:
+        return _state_page(link.state, locale)
+    return _render("surveys/respond/thanks.html", locale, definition=link.definition,
+                   again_url=url_for(".counter", token=token, lang=locale)
+                   if link.state is LinkState.OPEN else None)

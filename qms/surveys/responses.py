@@ -1,0 +1,347 @@
+"""Answering surveys: resolving personal and counter links, partial saves, submissions, and
+closing the loop with a follow-up item for detractors and dissatisfied customers.
+
+One completed response per personal link, whatever races happen: the first write of a
+submission is a conditional UPDATE of invitations.completed_at (WHERE completed_at IS NULL),
+and responses.invitation_id is unique besides. Writing first also matters for SQLite: a
+transaction that reads and then writes can fail with "database is locked" once another writer
+has committed (DESIGN.md), while one whose first statement is the write waits its turn.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+
+from qms.core.db import now_utc
+from qms.core.tokens import hash_token
+from qms.extensions import db
+from qms.org.models import Customer
+from qms.surveys.definition import Submission, question_map, questions, read_submission, \
+    visible_keys
+from qms.surveys.models import Answer, Campaign, Channel, CounterLink, FollowUp, Invitation, \
+    Response, SurveyVersion
+from qms.surveys.questions import REGISTRY
+
+# Campaign statuses in which links do not take answers (besides the opens/closes window).
+NOT_OPEN_STATUSES = frozenset({"draft", "paused", "closed"})
+DETRACTOR_MAX = 6  # NPS 0-6 (Reichheld)
+LOW_CSAT_MAX = 2   # CSAT 1-2 on 1-5
+MAX_TOKEN_LENGTH = 128
+
+
+class LinkState(enum.StrEnum):
+    OPEN = "open"
+    EXPIRED = "expired"
+    CLOSED = "closed"
+    COMPLETED = "completed"
+    NOT_FOUND = "not_found"
+
+
+@dataclass
+class Link:
+    """What a token leads to. For a personal link, `invitation`; for a counter link,
+    `counter_link`. `version` is the survey version the campaign asks."""
+
+    state: LinkState
+    invitation: Invitation | None = None
+    counter_link: CounterLink | None = None
+    campaign: Campaign | None = None
+    version: SurveyVersion | None = None
+    segment: str | None = None
+
+    @property
+    def personal(self) -> bool:
+        return self.counter_link is None
+
+    @property
+    def definition(self) -> dict:
+        return self.version.definition
+
+    @property
+    def locale(self) -> str | None:
+        """The invitation's language (counter links have none: the browser's is used)."""
+        return self.invitation.locale if self.invitation is not None else None
+
+
+class AlreadyAnswered(Exception):
+    """Another submission of this personal link completed first."""
+
+
+class LinkNotOpen(Exception):
+    def __init__(self, state: LinkState):
+        super().__init__(state)
+        self.state = state
+
+
+class InvalidSubmission(Exception):
+    """Nothing was stored. `submission.errors` maps question keys (or unknown field names) to
+    messages; `newly_visible` lists questions the respondent has not seen yet because their
+    answers made them appear (a browser without JavaScript)."""
+
+    def __init__(self, submission: Submission, newly_visible: list[str] | None = None):
+        super().__init__(dict(submission.errors))
+        self.submission = submission
+        self.newly_visible = newly_visible or []
+
+
+# -- resolving links ----------------------------------------------------------------------------
+
+def _campaign_state(campaign: Campaign, now: datetime) -> LinkState:
+    if campaign.status in NOT_OPEN_STATUSES:
+        return LinkState.CLOSED
+    if campaign.opens_at is not None and campaign.opens_at > now:
+        return LinkState.CLOSED
+    if campaign.closes_at is not None and campaign.closes_at <= now:
+        return LinkState.CLOSED
+    return LinkState.OPEN
+
+
+def _plausible(token: str | None) -> bool:
+    return bool(token) and len(token) <= MAX_TOKEN_LENGTH
+
+
+def resolve_personal_link(token: str, *, now: datetime | None = None) -> Link:
+    """The invitation behind /s/<token> and whether it takes answers. An answered link stays
+    'completed' after it expires, so the customer is thanked rather than told it is too late."""
+    if not _plausible(token):
+        return Link(LinkState.NOT_FOUND)
+    now = now or now_utc()
+    row = db.session.execute(
+        sa.select(Invitation, Campaign, SurveyVersion, Customer.segment)
+        .join(Campaign, Invitation.campaign_id == Campaign.id)
+        .join(SurveyVersion, Campaign.version_id == SurveyVersion.id)
+        .outerjoin(Customer, Invitation.customer_id == Customer.id)
+        .where(Invitation.token_hash == hash_token(token))
+    ).first()
+    if row is None:
+        return Link(LinkState.NOT_FOUND)
+    invitation, campaign, version, segment = row
+    link = Link(LinkState.OPEN, invitation=invitation, campaign=campaign, version=version,
+                segment=segment)
+    if invitation.completed_at is not None:
+        link.state = LinkState.COMPLETED
+    elif invitation.expires_at is not None and invitation.expires_at <= now:
+        link.state = LinkState.EXPIRED
+    else:
+        link.state = _campaign_state(campaign, now)
+    return link
+
+
+def resolve_counter_link(token: str, *, now: datetime | None = None) -> Link:
+    if not _plausible(token):
+        return Link(LinkState.NOT_FOUND)
+    now = now or now_utc()
+    row = db.session.execute(
+        sa.select(CounterLink, Campaign, SurveyVersion)
+        .join(Campaign, CounterLink.campaign_id == Campaign.id)
+        .join(SurveyVersion, Campaign.version_id == SurveyVersion.id)
+        .where(CounterLink.token_hash == hash_token(token))
+    ).first()
+    if row is None:
+        return Link(LinkState.NOT_FOUND)
+    counter_link, campaign, version = row
+    state = LinkState.CLOSED if counter_link.revoked_at is not None else \
+        _campaign_state(campaign, now)
+    return Link(state, counter_link=counter_link, campaign=campaign, version=version)
+
+
+# -- reading what was saved ---------------------------------------------------------------------
+
+def saved_answers(link: Link) -> tuple[dict, str | None]:
+    """The partial answers kept for a personal link (key -> value) and their language."""
+    if not link.personal or link.invitation is None:
+        return {}, None
+    response = db.session.scalar(
+        sa.select(Response).where(Response.invitation_id == link.invitation.id))
+    if response is None:
+        return {}, None
+    rows = db.session.scalars(
+        sa.select(Answer).where(Answer.response_id == response.id).order_by(Answer.id))
+    by_key: dict[str, list[Answer]] = defaultdict(list)
+    for row in rows:
+        by_key[row.question_key].append(row)
+    qmap = question_map(link.definition)
+    values = {}
+    for key, key_rows in by_key.items():
+        q = qmap.get(key)
+        if q is not None:
+            values[key] = REGISTRY[q["type"]].from_rows(q, key_rows)
+    return values, response.locale
+
+
+# -- writes -------------------------------------------------------------------------------------
+
+def mark_opened(link: Link, *, now: datetime | None = None) -> None:
+    """First opening of a personal link; later visits write nothing."""
+    if not link.personal or link.invitation is None or link.invitation.opened_at is not None:
+        return
+    db.session.execute(
+        sa.update(Invitation)
+        .where(Invitation.id == link.invitation.id, Invitation.opened_at.is_(None))
+        .values(opened_at=now or now_utc())
+        .execution_options(synchronize_session=False))
+
+
+def _require_open(link: Link) -> None:
+    if link.state is LinkState.COMPLETED:
+        raise AlreadyAnswered()
+    if link.state is not LinkState.OPEN:
+        raise LinkNotOpen(link.state)
+
+
+def _claim(link: Link, now: datetime, *, complete: bool) -> None:
+    """The first write of the transaction: mark the invitation started (and completed), on the
+    condition that nobody completed it before. Losers of a race get AlreadyAnswered."""
+    values: dict = {"started_at": sa.func.coalesce(Invitation.started_at, now)}
+    if complete:
+        values["completed_at"] = now
+    result = db.session.execute(
+        sa.update(Invitation)
+        .where(Invitation.id == link.invitation.id, Invitation.completed_at.is_(None))
+        .values(**values)
+        .execution_options(synchronize_session=False))
+    if result.rowcount != 1:
+        raise AlreadyAnswered()
+
+
+def _response_of(link: Link, locale: str, now: datetime) -> Response:
+    """The personal link's partial response (read after the claim, so it is current), or a
+    new one carrying the attribution of the invitation or counter link."""
+    response = None
+    if link.personal:
+        response = db.session.execute(
+            sa.select(Response).where(Response.invitation_id == link.invitation.id)
+            .execution_options(populate_existing=True)).scalar_one_or_none()
+    if response is None:
+        source = link.invitation if link.personal else link.counter_link
+        response = Response(
+            version_id=link.version.id, survey_id=link.version.survey_id,
+            campaign_id=link.campaign.id,
+            invitation_id=link.invitation.id if link.personal else None,
+            counter_link_id=None if link.personal else link.counter_link.id,
+            branch_id=source.branch_id, agent_id=source.agent_id,
+            channel=link.campaign.channel if link.personal else Channel.COUNTER,
+            segment=link.segment if link.personal else None,
+            started_at=now)
+        db.session.add(response)
+    response.locale = locale
+    response.updated_at = now
+    return response
+
+
+def _replace_answers(response: Response, definition: dict, answers: dict) -> None:
+    """The response's answer rows become exactly `answers` (one or more rows per question,
+    as the question type's to_rows says), in the definition's order."""
+    db.session.flush()  # the response needs its id
+    db.session.execute(sa.delete(Answer).where(Answer.response_id == response.id)
+                       .execution_options(synchronize_session=False))
+    rows = []
+    for _section, q in questions(definition):
+        if q["key"] not in answers:
+            continue
+        for r in REGISTRY[q["type"]].to_rows(q, answers[q["key"]]):
+            rows.append({"response_id": response.id, "question_key": q["key"],
+                         "qtype": q["type"], "row_key": r.get("row_key"),
+                         "choice_key": r.get("choice_key"), "num_value": r.get("num_value"),
+                         "text_value": r.get("text_value")})
+    if rows:
+        db.session.execute(sa.insert(Answer), rows)
+
+
+def save_partial(link: Link, form: dict[str, list[str]], *, locale: str,
+                 now: datetime | None = None) -> Response:
+    """Keep what a customer answered so far (personal links only); the saved answers replace
+    the previous ones. Invalid values are refused, and then nothing is stored."""
+    if not link.personal:
+        raise LinkNotOpen(link.state)
+    _require_open(link)
+    now = now or now_utc()
+    sub = read_submission(link.definition, form, final=False)
+    if sub.errors:
+        raise InvalidSubmission(sub)
+    _claim(link, now, complete=False)
+    response = _response_of(link, locale, now)
+    _replace_answers(response, link.definition, sub.answers)
+    db.session.flush()
+    return response
+
+
+def newly_visible(definition: dict, answers: dict, seen: set[str] | None) -> list[str]:
+    """Answerable questions the respondent's answers reveal that were not on their screen."""
+    if seen is None:
+        return []
+    qmap = question_map(definition)
+    return [k for k in visible_keys(definition, answers)
+            if k not in seen and REGISTRY[qmap[k]["type"]].answerable]
+
+
+def submit_response(link: Link, form: dict[str, list[str]], *, locale: str,
+                    seen: set[str] | None = None, now: datetime | None = None,
+                    follow_up_due: timedelta = timedelta(days=2)) -> Response:
+    """Complete a response from a personal or counter link, validated against the version's
+    definition. `seen`: the question keys that were shown when the form was sent (None: do not
+    check). Raises InvalidSubmission (nothing stored), AlreadyAnswered or LinkNotOpen."""
+    _require_open(link)
+    now = now or now_utc()
+    sub = read_submission(link.definition, form, final=True)
+    fresh = newly_visible(link.definition, sub.answers, seen)
+    if sub.errors or fresh:
+        raise InvalidSubmission(sub, fresh)
+    if link.personal:
+        _claim(link, now, complete=True)
+    response = _response_of(link, locale, now)
+    response.completed_at = now
+    _replace_answers(response, link.definition, sub.answers)
+    create_follow_up(response, link.definition, sub.answers, due_at=now + follow_up_due)
+    db.session.flush()
+    return response
+
+
+# -- closing the loop ---------------------------------------------------------------------------
+
+def follow_up_reason(definition: dict, answers: dict) -> str | None:
+    """'detractor' when an NPS answer is 0-6, else 'low_csat' when a CSAT answer is 1-2."""
+    qmap = question_map(definition)
+    typed = [(qmap[k]["type"], v) for k, v in answers.items() if k in qmap]
+    if any(t == "nps" and v <= DETRACTOR_MAX for t, v in typed):
+        return "detractor"
+    if any(t == "csat" and v <= LOW_CSAT_MAX for t, v in typed):
+        return "low_csat"
+    return None
+
+
+def _branch_owner(branch_id: int | None) -> int | None:
+    """The branch's head (the first active one) owns its follow-ups until reassigned."""
+    if branch_id is None:
+        return None
+    from qms.auth.models import RoleGrant, User
+
+    return db.session.scalar(
+        sa.select(User.id).join(RoleGrant, RoleGrant.user_id == User.id)
+        .where(RoleGrant.role == "branch_head", RoleGrant.branch_id == branch_id,
+               User.active.is_(True))
+        .order_by(User.id).limit(1))
+
+
+def create_follow_up(response: Response, definition: dict, answers: dict, *,
+                     due_at: datetime) -> FollowUp | None:
+    reason = follow_up_reason(definition, answers)
+    if reason is None:
+        return None
+    db.session.flush()
+    item = FollowUp(response_id=response.id, branch_id=response.branch_id, reason=reason,
+                    status="open", owner_id=_branch_owner(response.branch_id), due_at=due_at)
+    db.session.add(item)
+    return item
+
+
+__all__ = [
+    "AlreadyAnswered", "InvalidSubmission", "Link", "LinkNotOpen", "LinkState",
+    "create_follow_up", "follow_up_reason", "mark_opened", "resolve_counter_link",
+    "resolve_personal_link", "save_partial", "saved_answers", "submit_response",
+]
