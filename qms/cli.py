@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import codecs
 import os
 import sys
 
@@ -63,24 +62,23 @@ def tokens_create(name, role, branch_code, region):
     click.echo(secret)
 
 
-def _text_encoding(_ctx, _param, value: str) -> str:
-    try:
-        codecs.lookup(value)
-    except LookupError:
-        raise click.BadParameter(f"unknown text encoding {value!r}") from None
-    return value
-
-
 @click.command("import")
 @click.argument("kind", type=click.Choice(["branches", "agents", "customers"]))
 @click.argument("path", type=click.Path(exists=True, dir_okay=False))
-@click.option("--encoding", default="utf-8-sig", show_default=True, callback=_text_encoding,
+@click.option("--encoding", default="utf-8-sig", show_default=True,
               help="Text encoding of the file (utf-8-sig, gb18030, big5).")
 def import_command(kind, path, encoding):
     """Import a CSV file of branches, agents or customers: all rows or none."""
+    import codecs
+
     from qms.core import audit
     from qms.org.importer import ImportRejected, import_csv
 
+    try:
+        codecs.lookup(encoding)
+    except LookupError:
+        raise click.BadParameter(f"unknown text encoding {encoding!r}",
+                                 param_hint="'--encoding'") from None
     size = os.path.getsize(path)
     batch = current_app.config["IMPORT_BATCH_SIZE"]
     try:

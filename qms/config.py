@@ -60,6 +60,16 @@ class Defaults:
     SMTP_STARTTLS = False
     MAIL_FROM = "qms@localhost"
 
+    SMTP_TIMEOUT = 30
+    # Absolute links in e-mails and QR codes (the scheduler has no request to take them from).
+    PUBLIC_BASE_URL = "http://127.0.0.1:5000"
+    # Key deriving personal survey links (HMAC of the invitation); defaults to SECRET_KEY.
+    # Changing it keeps links already sent working but makes reminders of older ones skip.
+    LINK_TOKEN_KEY: str | None = None
+
+    SURVEY_MIN_SAMPLE = 10      # below it a KPI shows "insufficient data"
+    FOLLOWUP_DUE_DAYS = 3       # days a branch has to call back a detractor
+
     SCHEDULER_ENABLED = True
 
 

@@ -10,6 +10,7 @@ from qms.auth.services import GrantSpec, create_user
 from qms.core.db import now_utc
 from qms.extensions import db
 from qms.org.models import Agent, Branch, Customer
+from qms.surveys.demo import build_survey_activity
 
 
 class DemoRefused(Exception):
@@ -91,4 +92,5 @@ def build_demo(*, seed: int = 2026, customers: int = 5000) -> list[tuple[str, st
                     agent_code=agents[0].code if role == "agent" else None)
         logins.append((role, email, password))
     db.session.flush()
+    build_survey_activity(seed=seed)  # 12 months of campaigns, responses and follow-ups
     return logins

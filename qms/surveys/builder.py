@@ -18,9 +18,8 @@ from datetime import datetime
 import sqlalchemy as sa
 
 from qms.extensions import db
-from qms.surveys import conditions
+from qms.surveys import conditions, services
 from qms.surveys import definition as defn
-from qms.surveys import services
 from qms.surveys.models import Response, Survey, SurveyVersion
 from qms.surveys.questions import KEY_RE, LOCALES, REGISTRY
 from qms.surveys.services import SurveyError
@@ -38,9 +37,8 @@ def blank_labels() -> dict:
 
 
 def new_definition(title: dict | None = None) -> dict:
-    """A draft to start from: a title and one empty section."""
-    return {"title": title or blank_labels(),
-            "sections": [{"key": "s1", "title": blank_labels(), "questions": []}]}
+    """A draft to start from: a title and one empty section (section titles are optional)."""
+    return {"title": title or blank_labels(), "sections": [{"key": "s1", "questions": []}]}
 
 
 def skeleton(qtype: str, key: str) -> dict:
@@ -49,8 +47,6 @@ def skeleton(qtype: str, key: str) -> dict:
     if qt is None:
         raise SurveyError(f"unknown question type {qtype!r}")
     q: dict = {"key": key, "type": qtype, "label": blank_labels()}
-    if qt.answerable:
-        q["required"] = False
     if "range" in qt.settings:
         q.update(min=1, max=5)
     if "options" in qt.settings:
@@ -175,7 +171,10 @@ def add_section(survey: Survey, *, key: str | None = None, title: dict | None = 
     _version, d = current(survey)
     key = key or free_key(d, "s")
     _check_key(d, key)
-    _sections(d).append({"key": key, "title": title or blank_labels(), "questions": []})
+    section: dict = {"key": key, "questions": []}
+    if title and any(str(v).strip() for v in title.values()):
+        section["title"] = title
+    _sections(d).append(section)
     _store(survey, d, base, actor)
     return key
 

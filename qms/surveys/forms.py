@@ -7,12 +7,21 @@ import re
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
-from wtforms import (BooleanField, FieldList, FloatField, Form, FormField, HiddenField,
-                     IntegerField, SelectField, StringField, TextAreaField)
+from wtforms import (
+    BooleanField,
+    FieldList,
+    FloatField,
+    Form,
+    FormField,
+    HiddenField,
+    IntegerField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 
 from qms.core.i18n import LOCALE_NAMES
-from qms.surveys.conditions import OPS
 from qms.surveys.questions import KEY_RE, LOCALES, REGISTRY
 
 KEY_HINT = _l("Letters, digits and _, starting with a letter; used in exports and results.")
@@ -93,6 +102,8 @@ class QuestionForm(BaseForm):
     of the question's type (QuestionType.settings), so a new type needs no change here."""
 
     key = StringField(_l("Key"), validators=[DataRequired(), Length(max=64), _key_check])
+    qtype = SelectField(_l("Question type"),
+                        choices=[(name, t.label) for name, t in REGISTRY.items()])
     label = FormField(LongLabels, label=_l("Question text"))
     help = FormField(LongLabels, label=_l("Help text"))
     required = BooleanField(_l("An answer is required"))
@@ -114,7 +125,7 @@ class QuestionForm(BaseForm):
         qt = REGISTRY.get(q.get("type"))
         number = qt is not None and "number_range" in qt.settings
         return {
-            "key": q.get("key"), "required": bool(q.get("required")),
+            "key": q.get("key"), "qtype": q.get("type"), "required": bool(q.get("required")),
             **{n: q.get(n) if isinstance(q.get(n), dict) else {}
                for n in ("label", "help", "min_label", "max_label")},
             "scale_min": None if number else q.get("min"),
@@ -143,8 +154,8 @@ class QuestionForm(BaseForm):
         q: dict = {"key": self.key.data.strip(), "type": qtype, "label": labels_data(self.label)}
         if has_text(labels_data(self.help)):
             q["help"] = labels_data(self.help)
-        if qt.answerable:
-            q["required"] = bool(self.required.data)
+        if qt.answerable and self.required.data:
+            q["required"] = True  # absent means optional, as in hand-written definitions
         settings = set(qt.settings)
         if "ends" in settings:
             for end in ("min_label", "max_label"):
@@ -194,7 +205,7 @@ def _unique_keys(field_list):
 
 class _Rule(Form):
     q = SelectField(_l("Question"), choices=[], validate_choice=False)
-    op = SelectField(_l("Comparison"), choices=list(OP_LABELS.items()))
+    op = SelectField(_l("Comparison"), choices=list(OP_LABELS.items()), default="equals")
     value = StringField(_l("Value"), validators=[Length(max=500)])
 
 
@@ -203,14 +214,16 @@ class ConditionForm(BaseForm):
         ("all", _l("all of these rules hold")), ("any", _l("any of these rules holds"))])
     rules = FieldList(FormField(_Rule), min_entries=1)
 
-    def setup(self, questions: list[dict], locale: str) -> None:
+    def setup(self, questions: list[dict], locale: str, blanks: bool = False) -> None:
+        """Question choices for every rule; with blanks, empty rules to add more (render)."""
         from qms.surveys.definition import text
 
         choices = [("", "—")] + [(q["key"], f"{q['key']} · {text(q.get('label'), locale)[:60]}")
                                  for q in questions]
-        filled = sum(1 for e in self.rules if e.q.data)
-        for _ in range(max(3, filled + 1) - len(self.rules)):
-            self.rules.append_entry()
+        if blanks:
+            filled = sum(1 for e in self.rules if e.q.data)
+            for _ in range(max(3, filled + 1) - len(self.rules)):
+                self.rules.append_entry()
         for entry in self.rules:
             entry.q.choices = choices
 

@@ -53,14 +53,16 @@ class Link:
     campaign: Campaign | None = None
     version: SurveyVersion | None = None
     segment: str | None = None
+    # read once: committing expires the ORM objects, and the definition must not be reloaded
+    definition: dict | None = None
+
+    def __post_init__(self):
+        if self.definition is None and self.version is not None:
+            self.definition = self.version.definition
 
     @property
     def personal(self) -> bool:
         return self.counter_link is None
-
-    @property
-    def definition(self) -> dict:
-        return self.version.definition
 
     @property
     def locale(self) -> str | None:
@@ -105,19 +107,27 @@ def _plausible(token: str | None) -> bool:
     return bool(token) and len(token) <= MAX_TOKEN_LENGTH
 
 
+# Built once: the statements are the same for every request, only the token hash differs.
+_PERSONAL = (
+    sa.select(Invitation, Campaign, SurveyVersion, Customer.segment)
+    .join(Campaign, Invitation.campaign_id == Campaign.id)
+    .join(SurveyVersion, Campaign.version_id == SurveyVersion.id)
+    .outerjoin(Customer, Invitation.customer_id == Customer.id)
+    .where(Invitation.token_hash == sa.bindparam("token_hash")))
+_COUNTER = (
+    sa.select(CounterLink, Campaign, SurveyVersion)
+    .join(Campaign, CounterLink.campaign_id == Campaign.id)
+    .join(SurveyVersion, Campaign.version_id == SurveyVersion.id)
+    .where(CounterLink.token_hash == sa.bindparam("token_hash")))
+
+
 def resolve_personal_link(token: str, *, now: datetime | None = None) -> Link:
     """The invitation behind /s/<token> and whether it takes answers. An answered link stays
     'completed' after it expires, so the customer is thanked rather than told it is too late."""
     if not _plausible(token):
         return Link(LinkState.NOT_FOUND)
     now = now or now_utc()
-    row = db.session.execute(
-        sa.select(Invitation, Campaign, SurveyVersion, Customer.segment)
-        .join(Campaign, Invitation.campaign_id == Campaign.id)
-        .join(SurveyVersion, Campaign.version_id == SurveyVersion.id)
-        .outerjoin(Customer, Invitation.customer_id == Customer.id)
-        .where(Invitation.token_hash == hash_token(token))
-    ).first()
+    row = db.session.execute(_PERSONAL, {"token_hash": hash_token(token)}).first()
     if row is None:
         return Link(LinkState.NOT_FOUND)
     invitation, campaign, version, segment = row
@@ -136,12 +146,7 @@ def resolve_counter_link(token: str, *, now: datetime | None = None) -> Link:
     if not _plausible(token):
         return Link(LinkState.NOT_FOUND)
     now = now or now_utc()
-    row = db.session.execute(
-        sa.select(CounterLink, Campaign, SurveyVersion)
-        .join(Campaign, CounterLink.campaign_id == Campaign.id)
-        .join(SurveyVersion, Campaign.version_id == SurveyVersion.id)
-        .where(CounterLink.token_hash == hash_token(token))
-    ).first()
+    row = db.session.execute(_COUNTER, {"token_hash": hash_token(token)}).first()
     if row is None:
         return Link(LinkState.NOT_FOUND)
     counter_link, campaign, version = row
@@ -154,8 +159,8 @@ def resolve_counter_link(token: str, *, now: datetime | None = None) -> Link:
 
 def saved_answers(link: Link) -> tuple[dict, str | None]:
     """The partial answers kept for a personal link (key -> value) and their language."""
-    if not link.personal or link.invitation is None:
-        return {}, None
+    if not link.personal or link.invitation is None or link.invitation.started_at is None:
+        return {}, None  # nothing was ever saved for a link never started
     response = db.session.scalar(
         sa.select(Response).where(Response.invitation_id == link.invitation.id))
     if response is None:
@@ -237,9 +242,11 @@ def _response_of(link: Link, locale: str, now: datetime) -> Response:
 def _replace_answers(response: Response, definition: dict, answers: dict) -> None:
     """The response's answer rows become exactly `answers` (one or more rows per question,
     as the question type's to_rows says), in the definition's order."""
+    new = response.id is None
     db.session.flush()  # the response needs its id
-    db.session.execute(sa.delete(Answer).where(Answer.response_id == response.id)
-                       .execution_options(synchronize_session=False))
+    if not new:
+        db.session.execute(sa.delete(Answer).where(Answer.response_id == response.id)
+                           .execution_options(synchronize_session=False))
     rows = []
     for _section, q in questions(definition):
         if q["key"] not in answers:
@@ -333,7 +340,8 @@ def create_follow_up(response: Response, definition: dict, answers: dict, *,
     reason = follow_up_reason(definition, answers)
     if reason is None:
         return None
-    db.session.flush()
+    if response.id is None:
+        db.session.flush()
     item = FollowUp(response_id=response.id, branch_id=response.branch_id, reason=reason,
                     status="open", owner_id=_branch_owner(response.branch_id), due_at=due_at)
     db.session.add(item)

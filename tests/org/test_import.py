@@ -12,6 +12,7 @@ from flask_babel import force_locale
 
 from qms.core.tx import unit_of_work
 from qms.extensions import db as _db
+from qms.org import importer
 from qms.org.importer import KINDS, ImportRejected, import_csv
 from qms.org.models import Agent, Branch, Customer
 
@@ -191,9 +192,11 @@ BAD = {
 }
 
 
-@pytest.mark.parametrize("batch_size", [2, 500])
+@pytest.mark.parametrize("batch_size, chunk", [(2, 500), (500, 500), (5, 2)])
 @pytest.mark.parametrize("kind", BAD)
-def test_a_file_with_bad_rows_imports_nothing_and_reports_every_bad_row(store, kind, batch_size):
+def test_a_file_with_bad_rows_imports_nothing_and_reports_every_bad_row(
+        store, monkeypatch, kind, batch_size, chunk):
+    monkeypatch.setattr(importer, "READ_CHUNK", chunk)  # batches read in several steps
     text, expected, model = BAD[kind]
     before = count(model)
     with force_locale("en"), pytest.raises(ImportRejected) as info:
@@ -219,7 +222,9 @@ def test_bad_rows_after_written_batches_leave_nothing_through_the_unit_of_work(s
     assert count(Customer) == 0
 
 
-def test_line_numbers_count_physical_lines(store):
+@pytest.mark.parametrize("chunk", [1, 2, 500])
+def test_line_numbers_count_physical_lines(store, monkeypatch, chunk):
+    monkeypatch.setattr(importer, "READ_CHUNK", chunk)
     text = csv_text("ref,name,email,phone,segment,locale,home_branch_code",
                     'C001,"王', '伟",,,,,',              # one record on lines 2-3
                     "",                                   # a blank line is skipped

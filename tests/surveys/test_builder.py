@@ -1,65 +1,42 @@
-"""Builder operations on drafts (qms.surveys.builder), and the builder pages."""
+"""Builder operations on drafts (qms.surveys.builder), and who may open the builder."""
 
 from __future__ import annotations
 
-import io
-import json
 import re
-from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from flask.testing import FlaskClient
 
-from qms.core.audit import AuditLog
 from qms.surveys import builder, services
 from qms.surveys.definition import validate
-from qms.surveys.models import Response, Survey, SurveyVersion
+from qms.surveys.models import Survey, SurveyVersion
 from qms.surveys.questions import REGISTRY
 from qms.surveys.services import SurveyError
-from tests.surveys.factories import L, minimal_definition, sample_definition
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-class IsolatedClient(FlaskClient):
-    """Each request in its own app context, as in production (no shared g / session)."""
-
-    def open(self, *args, **kwargs):
-        with self.application.app_context():
-            return super().open(*args, **kwargs)
+from tests.surveys.builder_support import (
+    IsolatedClient,
+    base,
+    draft,
+    english_admin,
+    isolated_client,
+    keys,
+    sample_survey,
+)
+from tests.surveys.factories import minimal_definition
 
 
 @pytest.fixture
 def client(app):
-    app.test_client_class = IsolatedClient
-    return app.test_client()
+    return isolated_client(app)
 
 
 @pytest.fixture
 def survey(db):
-    s = services.create_survey(title="网点满意度 2024", definition=sample_definition())
-    db.session.commit()
-    return s
+    return sample_survey(db)
 
 
 @pytest.fixture
-def admin(app, client, login, make_user):
-    return login(make_user("admin"))
-
-
-def draft(survey):
-    from qms.extensions import db
-    db.session.expire_all()
-    return services.latest_version(db.session.get(Survey, survey.id))
-
-
-def base(survey):
-    return builder.revision(draft(survey).definition)
-
-
-def keys(d):
-    return [[q["key"] for q in s["questions"]] for s in d["sections"]]
+def admin(client, login, make_user):
+    return english_admin(login, make_user)
 
 
 # -- services ------------------------------------------------------------------------------
@@ -153,7 +130,7 @@ def test_editing_a_published_survey_makes_the_next_version(db, survey):
 # -- pages: access -------------------------------------------------------------------------
 
 def _pages(s):
-    return [f"/surveys/", "/surveys/new", "/surveys/import", f"/surveys/{s.id}",
+    return ["/surveys/", "/surveys/new", "/surveys/import", f"/surveys/{s.id}",
             f"/surveys/{s.id}/settings", f"/surveys/{s.id}/json", f"/surveys/{s.id}/publish",
             f"/surveys/{s.id}/versions", f"/surveys/{s.id}/versions/1",
             f"/surveys/{s.id}/sections/visit", f"/surveys/{s.id}/questions/purpose",

@@ -1,6 +1,8 @@
 """Campaigns: lifecycle, audiences and the contact rule, the send and reminder sweeps (at most
 once, against a real SMTP server), expiry, opt-out, counter links, pages and jobs."""
 
+# ruff: noqa: F811  (fixtures imported from campaign_support are used as arguments)
+
 from __future__ import annotations
 
 import sqlite3
@@ -12,7 +14,7 @@ import sqlalchemy as sa
 from qms.core.tokens import hash_token
 from qms.extensions import db
 from qms.surveys import campaigns
-from qms.surveys.models import Invitation, Response
+from qms.surveys.models import Response
 from tests.surveys.campaign_support import (  # noqa: F401
     DAY0,
     body_text,
@@ -161,9 +163,9 @@ def test_messages_follow_the_invitation_locale(app, make_campaign, make_customer
     by_to = {str(m["To"]): m for m in outbox_messages(app)}
     subjects = {inv.locale: by_to[inv.email]["Subject"] for inv in invitations(c)}
     assert len(set(subjects.values())) == 3, subjects
-    assert "Branch service satisfaction survey" in subjects["en"]
-    assert "網點服務滿意度調查" in subjects["zh_Hant"]
-    assert "网点服务满意度调查" in subjects["zh_Hans"]
+    assert subjects["en"] == "Tell us about your visit: Branch service satisfaction survey"
+    assert subjects["zh_Hant"] == "請評價您的體驗：網點服務滿意度調查"
+    assert subjects["zh_Hans"] == "请评价您的体验：网点服务满意度调查"
     assert "unsubscribe" in body_text(by_to[invitations(c)[2].email]).lower()
 
 
@@ -209,6 +211,20 @@ def test_at_most_once_when_the_sender_crashes(app, make_campaign, make_customer,
     got = smtp_server.recipients()
     assert len(got) == len(set(got)) == 4 and in_flight.email not in got
     assert [i.status for i in invitations(c)].count("sent") == 4
+
+
+def test_when_the_server_is_down_nothing_is_lost(app, make_campaign, make_customer):
+    from tests.surveys.campaign_support import free_port
+
+    c = make_campaign()
+    invite(c, [make_customer(), make_customer()], DAY0)
+    app.config.update(SMTP_HOST="127.0.0.1", SMTP_PORT=free_port(), SMTP_TIMEOUT=2)
+    assert campaigns.send_due(now=DAY0) == 0
+    rows = invitations(c)
+    assert [i.status for i in rows] == ["pending", "pending"]
+    assert "cannot connect" in rows[0].error and rows[0].sent_at is None
+    app.config["SMTP_HOST"] = None
+    assert campaigns.send_due(now=DAY0) == 2
 
 
 def test_each_claim_is_committed_before_the_smtp_send(app, make_campaign, make_customer,
@@ -305,6 +321,7 @@ def test_opt_out_page_is_honoured_by_later_campaigns(app, client, make_campaign,
     invite(other, [carol], day(-40))  # queued for later, before the gap rule would bite
     page = client.get(f"/s/{token}/opt-out")
     assert page.status_code == 200 and b'lang="zh-Hant"' in page.data
+    assert "退訂問卷邀請" in page.get_data(as_text=True)
     assert client.post(f"/s/{token}/opt-out").status_code == 200
     db.session.expire_all()
     assert carol.opted_out_at is not None

@@ -1,5 +1,7 @@
 """POST /api/v1/invitations: links for reported interactions, refusals, roles and scope."""
 
+# ruff: noqa: F811  (fixtures imported from campaign_support are used as arguments)
+
 from __future__ import annotations
 
 import pytest
@@ -88,7 +90,7 @@ def test_the_same_interaction_again_returns_the_same_link(app, client, bank, tok
 
 
 def test_400_lists_every_bad_field_and_stores_nothing(app, client, bank, token, api_campaign):
-    bad = _body(api_campaign, campaign_id=9999, branch_code="NOPE", agent_code="BJ01-001",
+    bad = _body(api_campaign, campaign_id=9999, branch_code="NOPE", agent_code="GHOST",
                 customer={"email": "not-an-email", "locale": "fr"}, customer_ref="C-NEW")
     resp = client.post("/api/v1/invitations", json=bad, headers=token())
     assert resp.status_code == 400

@@ -1,11 +1,13 @@
 """qms.mail: MIME building, the outbox, and batches over one real SMTP connection."""
 
+# ruff: noqa: F811  (fixtures imported from campaign_support are used as arguments)
+
 from __future__ import annotations
 
 from email import message_from_bytes, policy
 
 from qms import mail
-from qms.mail import OutgoingMessage, Outcome
+from qms.mail import Outcome, OutgoingMessage
 from tests.surveys.campaign_support import free_port, outbox_messages, smtp_server  # noqa: F401
 
 

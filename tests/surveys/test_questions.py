@@ -8,8 +8,7 @@ from types import SimpleNamespace
 import pytest
 
 from qms.surveys.definition import question_map, validate
-from qms.surveys.questions import (COMMON_PROPERTIES, REGISTRY, SETTING_PROPERTIES,
-                                   InvalidAnswer)
+from qms.surveys.questions import COMMON_PROPERTIES, REGISTRY, SETTING_PROPERTIES, InvalidAnswer
 from tests.surveys.factories import sample_definition
 
 Q = question_map(sample_definition())

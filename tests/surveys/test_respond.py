@@ -115,8 +115,9 @@ def test_language_is_switchable(client, link, lang, expected, html_lang):
     token, _inv = link
     page = client.get(f"/s/{token}", query_string={"lang": lang}).get_data(as_text=True)
     assert expected in page and f'<html lang="{html_lang}">' in page
-    assert f'action="/s/{token}?lang={lang}"' in page  # the answers are sent in that language
-    assert f'href="/s/{token}?lang=zh_Hans"' in page   # and the switch leads back
+    assert f'<input type="hidden" name="lang" value="{lang}">' in page  # answers say their language
+    assert 'href="?lang=zh_Hans"' in page  # and the switch leads back
+    assert token not in page, "the page holds nothing of the link (it is shared by all)"
 
 
 def test_english_invitation_opens_in_english(client, branch):

@@ -7,8 +7,15 @@ import pytest
 import sqlalchemy as sa
 
 from qms.extensions import db as _db
-from qms.surveys.results import Filters, FilterError, OutOfScope, breakdown, monthly_trend, \
-    summary, survey_results
+from qms.surveys.results import (
+    FilterError,
+    Filters,
+    OutOfScope,
+    breakdown,
+    monthly_trend,
+    summary,
+    survey_results,
+)
 from qms.surveys.results_filters import parse_filters
 from qms.surveys.results_questions import distributions, search_comments
 from tests.surveys import results_data

@@ -19,6 +19,8 @@ from qms.surveys.models import (
     Invitation,
     InvitationStatus,
     Response,
+    Survey,
+    SurveyKind,
     SurveyVersion,
 )
 
@@ -36,8 +38,11 @@ def list_campaigns(principal, roles=None) -> list[Campaign]:
 
 
 def published_versions() -> list[SurveyVersion]:
+    """Satisfaction survey versions a campaign can send (mystery shops go to shoppers)."""
     return list(db.session.scalars(
-        sa.select(SurveyVersion).where(SurveyVersion.published_at.is_not(None))
+        sa.select(SurveyVersion).join(Survey, Survey.id == SurveyVersion.survey_id)
+        .where(SurveyVersion.published_at.is_not(None), Survey.archived_at.is_(None),
+               Survey.kind == SurveyKind.SATISFACTION)
         .order_by(SurveyVersion.survey_id, SurveyVersion.number.desc())))
 
 
@@ -147,10 +152,9 @@ def edit_campaign(campaign: Campaign, data: dict, *, actor=None, principal=None,
 
 def _transition(campaign: Campaign, target: str) -> None:
     if target not in TRANSITIONS[campaign.status]:
-        raise CampaignError(_l("A %(status)s campaign cannot be %(action)s.",
-                               status=status_label(campaign.status),
-                               action=_l("started") if target == CampaignStatus.RUNNING
-                               else _l("closed")))
+        raise CampaignError(_l("Only a draft campaign can be started.")
+                            if target == CampaignStatus.RUNNING
+                            else _l("This campaign is already closed."))
     campaign.status = target
 
 

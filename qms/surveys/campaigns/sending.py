@@ -142,9 +142,9 @@ def send_due(now: datetime | None = None, batch_size: int = 100) -> int:
     db.session.commit()  # end the read: each claim below starts with its write
     handled = 0
     while campaign_ids:
-        in_batch = 0
+        claimed = 0
         with open_mailer() as mailer:
-            while in_batch < batch_size:
+            while claimed < batch_size:
                 inv_id = _claim_next(campaign_ids, now)
                 if inv_id is None:
                     break
@@ -154,16 +154,17 @@ def send_due(now: datetime | None = None, batch_size: int = 100) -> int:
                 except BaseException:
                     db.session.rollback()  # the claim too: nothing was sent
                     raise
-                in_batch += 1
-                if msg is None:
+                claimed += 1
+                if msg is None:  # suppressed or failed at the last check
+                    handled += 1
                     continue
                 result = mailer.send(msg)
                 _record(inv_id, result.outcome, result.error)
                 db.session.commit()
+                handled += result.outcome != Outcome.NOT_SENT
                 if mailer.broken:
-                    return handled + in_batch
-        handled += in_batch
-        if in_batch < batch_size:
+                    return handled
+        if claimed < batch_size:
             break
     return handled
 
@@ -235,8 +236,10 @@ def send_reminders(now: datetime | None = None) -> int:
                 db.session.rollback()
                 raise
             result = mailer.send(msg)
-            if result.outcome == Outcome.NOT_SENT:  # never handed over: undo the claim
-                values = {"reminders_sent": item.seen, "last_reminded_at": item.last}
+            if result.outcome in (Outcome.NOT_SENT, Outcome.DEFERRED):
+                # not accepted: undo the claim, the next run tries again
+                values = {"reminders_sent": item.seen, "last_reminded_at": item.last,
+                          "error": result.error}
             elif result.outcome == Outcome.REFUSED:
                 values = {"status": InvitationStatus.BOUNCED, "error": result.error}
             else:

@@ -124,7 +124,7 @@ def create_invitation(payload, *, principal=None, roles=None,
         errors["branch_code"] = _l("This campaign is for another branch.")
     agent = db.session.scalar(sa.select(Agent).where(Agent.code == agent_code)) \
         if agent_code else None
-    if agent_code and (agent is None or branch is None or agent.branch_id != branch.id):
+    if (agent_code and agent is None) or (agent and branch and agent.branch_id != branch.id):
         errors["agent_code"] = _l("No such agent at this branch.")
     customer = db.session.scalar(sa.select(Customer).where(Customer.ref == ref)) if ref else None
     if ref and customer is None and not (fields and fields["name"]):

@@ -12,8 +12,16 @@ from qms.core.permissions import roles_required
 from qms.core.tx import unit_of_work
 from qms.surveys import builder, services
 from qms.surveys import definition as defn
-from qms.surveys.forms import (ActionForm, ConditionForm, NewQuestionForm, NewSurveyForm,
-                               QuestionForm, SectionForm, SettingsForm, labels_data)
+from qms.surveys.forms import (
+    ActionForm,
+    ConditionForm,
+    NewQuestionForm,
+    NewSurveyForm,
+    QuestionForm,
+    SectionForm,
+    SettingsForm,
+    labels_data,
+)
 from qms.surveys.models import SurveyKind
 from qms.surveys.questions import LOCALES, REGISTRY
 from qms.surveys.services import SurveyError
@@ -283,12 +291,17 @@ def question_edit(survey_id: int, key: str):
     if form.validate_on_submit():
         try:
             with unit_of_work():
-                new_key = builder.update_question(survey, key, form.to_question(q["type"]),
+                new_key = builder.update_question(survey, key, form.to_question(form.qtype.data),
                                                   base=form.base.data, actor=_me())
         except SurveyError as exc:
             _refused(exc, form)
         else:
             _draft_note(version)
+            if form.qtype.data != q["type"]:
+                flash(_("The type is now %(type)s: check its settings.",
+                        type=REGISTRY[form.qtype.data].label), "info")
+                return redirect(url_for("surveys.question_edit", survey_id=survey.id,
+                                        key=new_key))
             flash(_("Question saved."), "success")
             problems = builder.problems_by_key(
                 services.latest_version(survey).definition,
@@ -333,6 +346,7 @@ def condition_edit(survey_id: int, key: str):
                 _draft_note(version)
                 flash(_("Condition saved.") if cond else _("Shown always."), "success")
                 return _to_editor(survey, key)
+    form.setup(earlier, _locale(), blanks=True)
     return render_template("surveys/builder/condition.html", survey=survey, form=form,
                            key=key, target=target, earlier=earlier, nested=shape is None,
                            locale=_locale())

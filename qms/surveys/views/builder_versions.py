@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import force_locale
 from flask_babel import gettext as _
 from jinja2 import TemplateNotFound
 
@@ -131,7 +132,8 @@ def survey_preview(survey_id: int):
     survey = _survey(survey_id)
     number = request.args.get("version", type=int)
     version = _version(survey, number) if number else services.latest_version(survey)
-    locale = request.args.get("locale")
+    # ?lang= too: the answering layout's language links use it
+    locale = request.args.get("locale") or request.args.get("lang")
     locale = locale if locale in LOCALES else _locale()
     context = dict(definition=version.definition, version=version, locale=locale,
                    answers={}, errors={}, form_action=None, preview=True)
@@ -141,7 +143,8 @@ def survey_preview(survey_id: int):
         # The answering page is not there yet: show the read-only view instead.
         return redirect(url_for("surveys.version_view", survey_id=survey.id,
                                 number=version.number, locale=locale))
-    return render_template(PREVIEW_TEMPLATE, survey=survey, **context)
+    with force_locale(locale):  # the page's own texts in the respondent's language too
+        return render_template(PREVIEW_TEMPLATE, survey=survey, **context)
 
 
 @bp.get("/<int:survey_id>/versions/<int:number>/export")

@@ -15,6 +15,7 @@ from qms.surveys import campaigns as svc
 from qms.surveys.models import Campaign, CounterLink
 from qms.surveys.views import bp, public_bp
 from qms.surveys.views.campaign_forms import (
+    CHANNELS,
     AudienceFilterForm,
     AudienceUploadForm,
     CampaignForm,
@@ -50,7 +51,7 @@ def campaigns():
     items = svc.list_campaigns(_me(), route_roles())
     return render_template("surveys/campaigns/list.html", campaigns=items,
                            counts=svc.invitation_counts(c.id for c in items),
-                           status_label=svc.status_label)
+                           status_label=svc.status_label, channels=dict(CHANNELS))
 
 
 @bp.route("/campaigns/new", methods=["GET", "POST"])
@@ -92,7 +93,8 @@ def campaign_edit(campaign_id: int):
         else:
             flash(_("Campaign %(name)s saved.", name=campaign.name), "success")
             return redirect(url_for("surveys.campaign_detail", campaign_id=campaign.id))
-    return render_template("surveys/campaigns/form.html", form=form, campaign=campaign)
+    return render_template("surveys/campaigns/form.html", form=form, campaign=campaign,
+                           channels=dict(CHANNELS))
 
 
 def _detail(campaign, upload=None, audience_filter=None, problems=None, status=200):
@@ -102,7 +104,7 @@ def _detail(campaign, upload=None, audience_filter=None, problems=None, status=2
         suppressed=svc.suppression_counts(campaign), reasons=svc.REASONS,
         upload=upload or AudienceUploadForm(), audience_filter=audience_filter or
         AudienceFilterForm(), confirm=ConfirmForm(), problems=problems or [],
-        problems_shown=PROBLEMS_SHOWN, status_label=svc.status_label,
+        problems_shown=PROBLEMS_SHOWN, status_label=svc.status_label, channels=dict(CHANNELS),
         links=svc.live_links(campaign) if campaign.channel == "counter" else []), status
 
 

@@ -60,9 +60,12 @@ def _current_locale() -> str:
 # -- language and rendering ---------------------------------------------------------------------
 
 def _page_locale(default: str | None = None) -> str:
-    """?lang= (the switch on the page), else the link's language, else the browser's."""
-    return (normalise_locale(request.args.get("lang")) or normalise_locale(default)
-            or select_locale() or current_app.config["BABEL_DEFAULT_LOCALE"])
+    """The language the form was filled in (a POST carries it), else ?lang= (the switch on the
+    page), else the link's language, else the browser's."""
+    asked = request.form.get("lang") if request.method == "POST" else None
+    return (normalise_locale(asked) or normalise_locale(request.args.get("lang"))
+            or normalise_locale(default) or select_locale()
+            or current_app.config["BABEL_DEFAULT_LOCALE"])
 
 
 def _render(template: str, locale: str, status: int = 200, **context):
@@ -108,12 +111,36 @@ def _saved_values(definition: dict, answers: dict) -> dict:
     return {k: REGISTRY[qmap[k]["type"]].form_value(v) for k, v in answers.items() if k in qmap}
 
 
-def _form_page(link: svc.Link, locale: str, form_action: str, *, answers: dict, visible: set,
+def _form_page(link: svc.Link, locale: str, *, answers: dict, visible: set,
                errors: dict | None = None, status: int = 200, **flags):
+    # form_action None: the form posts to the page's own address, /s/<token> or /c/<token>
     return _render("surveys/respond/form.html", locale, status, definition=link.definition,
                    version=link.version, answers=answers, errors=errors or {},
-                   form_action=form_action, preview=False, visible=visible,
+                   form_action=None, preview=False, visible=visible,
                    can_save=link.personal, **flags)
+
+
+BLANK_PAGES_KEPT = 256
+
+
+def _blank_form_page(link: svc.Link, locale: str):
+    """The form of a link nobody has started is the same page for every customer of the
+    campaign (it holds nothing of the link: relative addresses only), so it is rendered once
+    per survey version, language and kind of link. Only published versions, which never
+    change, are kept."""
+    if link.version is None or link.version.published_at is None:
+        return _form_page(link, locale, answers={}, visible=visible_keys(link.definition, {}))
+    cache = current_app.extensions.setdefault("qms.respond.blank_pages", {})
+    key = (link.version.id, locale, link.personal)
+    body = cache.get(key)
+    if body is None:
+        page = _form_page(link, locale, answers={}, visible=visible_keys(link.definition, {}))
+        if len(cache) >= BLANK_PAGES_KEPT:
+            cache.clear()
+        body = cache[key] = page.get_data()
+    resp = make_response(body)
+    resp.headers["Cache-Control"] = "no-store"
+    return resp
 
 
 def _seen() -> set[str] | None:
@@ -125,7 +152,7 @@ def _follow_up_due() -> timedelta:
     return timedelta(days=current_app.config.get("FOLLOWUP_DUE_DAYS", 2))
 
 
-def _post(link: svc.Link, locale: str, form_action: str, save: bool):
+def _post(link: svc.Link, locale: str, save: bool):
     """Save or submit; the redirect on success, or the page that explains what went wrong."""
     form = request.form.to_dict(flat=False)
     try:
@@ -138,7 +165,7 @@ def _post(link: svc.Link, locale: str, form_action: str, save: bool):
     except svc.InvalidSubmission as exc:
         sub = exc.submission
         visible = visible_keys(link.definition, sub.answers)
-        return _form_page(link, locale, form_action, answers=_form_values(link.definition, form),
+        return _form_page(link, locale, answers=_form_values(link.definition, form),
                           visible=visible, errors=sub.errors,
                           status=400 if sub.errors else 200, newly=exc.newly_visible)
     except (svc.AlreadyAnswered, IntegrityError):
@@ -161,9 +188,8 @@ def personal(token: str):
         return _state_page(link.state, _page_locale(link.locale), link)
     if request.method == "POST":
         locale = _page_locale(link.locale)
-        action = url_for(".personal", token=token, lang=locale)
         save = request.form.get("action") == "save"
-        failed = _post(link, locale, action, save)
+        failed = _post(link, locale, save)
         if failed is not None:
             return failed
         if save:
@@ -171,12 +197,15 @@ def personal(token: str):
         return redirect(url_for(".personal_thanks", token=token, lang=locale), 303)
     saved, saved_locale = svc.saved_answers(link)
     locale = _page_locale(saved_locale or link.locale)
+    if saved or request.args.get("saved"):
+        page = _form_page(link, locale, answers=_saved_values(link.definition, saved),
+                          visible=visible_keys(link.definition, saved),
+                          saved=request.args.get("saved") == "1")
+    else:
+        page = _blank_form_page(link, locale)
     with unit_of_work():
         svc.mark_opened(link)
-    return _form_page(link, locale, url_for(".personal", token=token, lang=locale),
-                      answers=_saved_values(link.definition, saved),
-                      visible=visible_keys(link.definition, saved),
-                      saved=request.args.get("saved") == "1")
+    return page
 
 
 @public_bp.get("/s/<token>/thanks")
@@ -203,13 +232,12 @@ def counter(token: str):
     locale = _page_locale()
     if link.state is not LinkState.OPEN:
         return _state_page(link.state, locale, link)
-    action = url_for(".counter", token=token, lang=locale)
     if request.method == "POST":
-        failed = _post(link, locale, action, save=False)
+        failed = _post(link, locale, save=False)
         if failed is not None:
             return failed
         return redirect(url_for(".counter_thanks", token=token, lang=locale), 303)
-    return _form_page(link, locale, action, answers={}, visible=visible_keys(link.definition, {}))
+    return _blank_form_page(link, locale)
 
 
 @public_bp.get("/c/<token>/thanks")
