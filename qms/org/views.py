@@ -176,7 +176,6 @@ def import_file(kind: str):
         except ImportRejected as exc:
             result = exc.result
             status = 400
-        else:
-            flash(_("%(n)d rows imported.", n=result.rows), "success")
+    # the page itself says how many rows were imported (a flash would say it a second time)
     return render_template("org/import.html", form=form, kind=kind, result=result,
                            columns=[c for c in KINDS[kind].columns], shown=ERRORS_SHOWN), status

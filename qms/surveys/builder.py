@@ -117,7 +117,8 @@ def earlier_questions(d: dict, target_key: str) -> list[dict]:
     for s, q in walk(d):
         if (q or s).get("key") == target_key:
             return out
-        if q is not None and q.get("type") in REGISTRY and REGISTRY[q["type"]].answerable:
+        if q is not None and q.get("type") in REGISTRY and REGISTRY[q["type"]].answerable \
+                and KEY_RE.fullmatch(str(q.get("key", ""))):
             out.append(q)
     return out
 

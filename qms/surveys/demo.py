@@ -96,8 +96,8 @@ COMMENTS = {
 
 # Branch quality on a latent scale (about -1 .. +1): some clearly better, some clearly worse.
 BRANCH_EFFECT = {"SH01": 0.65, "BJ01": 0.5, "SZ02": 0.45, "SH02": 0.2, "BJ02": 0.15,
-                 "SZ01": 0.05, "SH04": 0.0, "SZ04": -0.05, "BJ03": -0.15, "SZ03": -0.45,
-                 "SH03": -0.55, "BJ04": -0.75}
+                 "SZ01": 0.05, "SH04": 0.0, "SZ04": -0.05, "BJ03": -0.15, "SZ03": -0.4,
+                 "SH03": -0.45, "BJ04": -0.6}
 # Spring Festival crowds in January/February, the October holiday, a good early summer.
 SEASON = {1: -0.3, 2: -0.45, 3: -0.1, 5: 0.1, 6: 0.15, 9: 0.1, 10: -0.2, 12: -0.1}
 WEAK_AGENTS = {"BJ04-A07", "SH03-A03", "SZ01-A09", "BJ02-A05"}
@@ -195,7 +195,7 @@ def build_survey_activity(*, seed: int, now: datetime | None = None) -> dict[str
     db.session.flush()
     link_of = {link.branch_id: link.id for link in links}
 
-    agent_effect = {a.id: (-1.1 if a.code in WEAK_AGENTS else 0.6 if a.code in STAR_AGENTS
+    agent_effect = {a.id: (-0.85 if a.code in WEAK_AGENTS else 0.6 if a.code in STAR_AGENTS
                            else rng.gauss(0, 0.22)) for rows in agents.values() for a in rows}
     branch_effect = {b.id: BRANCH_EFFECT.get(b.code, rng.uniform(-0.3, 0.3)) for b in branches}
     rate = {b.id: 0.3 + 0.12 * branch_effect[b.id] + rng.uniform(-0.04, 0.04) for b in branches}
@@ -270,11 +270,25 @@ def build_survey_activity(*, seed: int, now: datetime | None = None) -> dict[str
             "answers": len(answers), "follow_ups": len(follow_ups)}
 
 
+def _reserve_ids(model, n: int) -> list[int]:
+    """n fresh primary keys, so that rows can be inserted with a plain executemany (RETURNING
+    with guaranteed order falls back to one row per statement on SQLite)."""
+    table = model.__table__.name
+    if db.session.get_bind().dialect.name == "postgresql":
+        return list(db.session.scalars(sa.text(
+            "SELECT nextval(pg_get_serial_sequence(:t, 'id')) FROM generate_series(1, :n)"),
+            {"t": table, "n": n}))
+    first = (db.session.scalar(sa.select(sa.func.max(model.id))) or 0) + 1
+    return list(range(first, first + n))  # SQLite gives max(rowid) + 1 to the next row anyway
+
+
 def _insert(model, rows: list[dict]) -> list[int]:
     if not rows:
         return []
-    stmt = sa.insert(model).returning(model.id, sort_by_parameter_order=True)
-    return list(db.session.scalars(stmt, rows))
+    ids = _reserve_ids(model, len(rows))
+    db.session.execute(sa.insert(model), [{**row, "id": i} for i, row in zip(ids, rows,
+                                                                             strict=True)])
+    return ids
 
 
 def _follow_up(rng: random.Random, rid: int, r: dict, reason: str, owner: int | None,

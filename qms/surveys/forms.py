@@ -22,6 +22,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 
 from qms.core.i18n import LOCALE_NAMES
+from qms.surveys.conditions import check as check_condition
 from qms.surveys.questions import KEY_RE, LOCALES, REGISTRY
 
 KEY_HINT = _l("Letters, digits and _, starting with a letter; used in exports and results.")
@@ -133,8 +134,8 @@ class QuestionForm(BaseForm):
             "num_min": q.get("min") if number else None,
             "num_max": q.get("max") if number else None,
             **{n: q.get(n) for n in ("min_selected", "max_selected", "max_length")},
-            "options": [o for o in q.get("options") or [] if isinstance(o, dict)],
-            "rows": [r for r in q.get("rows") or [] if isinstance(r, dict)],
+            **{n: [i for i in q[n] if isinstance(i, dict)] if isinstance(q.get(n), list) else []
+               for n in ("options", "rows")},
         }
 
     def add_blank_items(self, n: int = 2) -> None:
@@ -255,10 +256,12 @@ class ConditionForm(BaseForm):
 
     @staticmethod
     def data_from(cond) -> dict | None:
-        """Form data for a condition of one level; None when it is nested deeper (the JSON
-        editor handles those)."""
+        """Form data for a condition of one level; None when it is nested deeper or
+        malformed (the JSON editor handles those)."""
         if not cond:
             return {"combine": "all", "rules": []}
+        if check_condition(cond, "condition"):
+            return None  # malformed: the JSON editor shows it, the form starts empty
         group = "all" if "all" in cond else "any" if "any" in cond else None
         leaves = cond[group] if group else [cond]
         if any("q" not in c for c in leaves):

@@ -17,14 +17,28 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 
-from qms.core.db import now_utc
+from qms.auth.models import RoleGrant, User
+from qms.core.db import UTCDateTime, now_utc
 from qms.core.tokens import hash_token
 from qms.extensions import db
 from qms.org.models import Customer
-from qms.surveys.definition import Submission, question_map, questions, read_submission, \
-    visible_keys
-from qms.surveys.models import Answer, Campaign, Channel, CounterLink, FollowUp, Invitation, \
-    Response, SurveyVersion
+from qms.surveys.definition import (
+    Submission,
+    question_map,
+    questions,
+    read_submission,
+    visible_keys,
+)
+from qms.surveys.models import (
+    Answer,
+    Campaign,
+    Channel,
+    CounterLink,
+    FollowUp,
+    Invitation,
+    Response,
+    SurveyVersion,
+)
 from qms.surveys.questions import REGISTRY
 
 # Campaign statuses in which links do not take answers (besides the opens/closes window).
@@ -180,16 +194,44 @@ def saved_answers(link: Link) -> tuple[dict, str | None]:
 
 
 # -- writes -------------------------------------------------------------------------------------
+# Core statements built once: a submission is a handful of statements in one short write
+# transaction, and everything that is not a statement (validation, answer rows, the follow-up
+# reason) is worked out before it starts, so the write lock is held as briefly as possible.
+
+_INV, _RESP, _ANS, _FU = (Invitation.__table__, Response.__table__, Answer.__table__,
+                          FollowUp.__table__)
+
+
+def _utc(name: str):
+    return sa.bindparam(name, type_=UTCDateTime())
+
+
+_OPENED = (sa.update(_INV).where(_INV.c.id == sa.bindparam("iid"), _INV.c.opened_at.is_(None))
+           .values(opened_at=_utc("now")))
+# The claim: started (and completed) on the condition that nobody completed the link before.
+# RETURNING started_at says whether the link had been started before (a partial save).
+_START = (sa.update(_INV).where(_INV.c.id == sa.bindparam("iid"), _INV.c.completed_at.is_(None))
+          .values(started_at=sa.func.coalesce(_INV.c.started_at, _utc("now")))
+          .returning(_INV.c.started_at))
+_COMPLETE = _START.values(completed_at=_utc("now"))
+_PARTIAL = (sa.select(Response).where(Response.invitation_id == sa.bindparam("iid"))
+            .execution_options(populate_existing=True))
+_NEW_RESPONSE = sa.insert(_RESP).returning(_RESP.c.id)
+_DROP_ANSWERS = sa.delete(_ANS).where(_ANS.c.response_id == sa.bindparam("rid"))
+# The branch's head (the first active one) owns its follow-ups until someone reassigns them.
+_BRANCH_HEAD = (sa.select(User.id).join(RoleGrant, RoleGrant.user_id == User.id)
+                .where(RoleGrant.role == "branch_head",
+                       RoleGrant.branch_id == sa.bindparam("owner_branch"),
+                       User.active.is_(True))
+                .order_by(User.id).limit(1).scalar_subquery())
+_NEW_FOLLOW_UP = sa.insert(_FU).values(owner_id=_BRANCH_HEAD)
+
 
 def mark_opened(link: Link, *, now: datetime | None = None) -> None:
     """First opening of a personal link; later visits write nothing."""
     if not link.personal or link.invitation is None or link.invitation.opened_at is not None:
         return
-    db.session.execute(
-        sa.update(Invitation)
-        .where(Invitation.id == link.invitation.id, Invitation.opened_at.is_(None))
-        .values(opened_at=now or now_utc())
-        .execution_options(synchronize_session=False))
+    db.session.execute(_OPENED, {"iid": link.invitation.id, "now": now or now_utc()})
 
 
 def _require_open(link: Link) -> None:
@@ -199,71 +241,66 @@ def _require_open(link: Link) -> None:
         raise LinkNotOpen(link.state)
 
 
-def _claim(link: Link, now: datetime, *, complete: bool) -> None:
-    """The first write of the transaction: mark the invitation started (and completed), on the
-    condition that nobody completed it before. Losers of a race get AlreadyAnswered."""
-    values: dict = {"started_at": sa.func.coalesce(Invitation.started_at, now)}
-    if complete:
-        values["completed_at"] = now
-    result = db.session.execute(
-        sa.update(Invitation)
-        .where(Invitation.id == link.invitation.id, Invitation.completed_at.is_(None))
-        .values(**values)
-        .execution_options(synchronize_session=False))
-    if result.rowcount != 1:
+def _claim(link: Link, now: datetime, *, complete: bool) -> bool:
+    """The first write of the transaction. Losers of a race get AlreadyAnswered. Returns
+    whether the link may hold a partial response (it had been started before)."""
+    row = db.session.execute(_COMPLETE if complete else _START,
+                             {"iid": link.invitation.id, "now": now}).first()
+    if row is None:
         raise AlreadyAnswered()
+    return row[0] != now
 
 
-def _response_of(link: Link, locale: str, now: datetime) -> Response:
-    """The personal link's partial response (read after the claim, so it is current), or a
-    new one carrying the attribution of the invitation or counter link."""
-    response = None
-    if link.personal:
-        response = db.session.execute(
-            sa.select(Response).where(Response.invitation_id == link.invitation.id)
-            .execution_options(populate_existing=True)).scalar_one_or_none()
-    if response is None:
-        source = link.invitation if link.personal else link.counter_link
-        response = Response(
-            version_id=link.version.id, survey_id=link.version.survey_id,
-            campaign_id=link.campaign.id,
-            invitation_id=link.invitation.id if link.personal else None,
-            counter_link_id=None if link.personal else link.counter_link.id,
-            branch_id=source.branch_id, agent_id=source.agent_id,
-            channel=link.campaign.channel if link.personal else Channel.COUNTER,
-            segment=link.segment if link.personal else None,
-            started_at=now)
-        db.session.add(response)
-    response.locale = locale
-    response.updated_at = now
-    return response
-
-
-def _replace_answers(response: Response, definition: dict, answers: dict) -> None:
-    """The response's answer rows become exactly `answers` (one or more rows per question,
-    as the question type's to_rows says), in the definition's order."""
-    new = response.id is None
-    db.session.flush()  # the response needs its id
-    if not new:
-        db.session.execute(sa.delete(Answer).where(Answer.response_id == response.id)
-                           .execution_options(synchronize_session=False))
+def answer_rows(definition: dict, answers: dict) -> list[dict]:
+    """Answer rows for parsed answers: as each question type's to_rows says, in the
+    definition's order, with the type copied in (response_id left to fill)."""
     rows = []
     for _section, q in questions(definition):
         if q["key"] not in answers:
             continue
         for r in REGISTRY[q["type"]].to_rows(q, answers[q["key"]]):
-            rows.append({"response_id": response.id, "question_key": q["key"],
-                         "qtype": q["type"], "row_key": r.get("row_key"),
-                         "choice_key": r.get("choice_key"), "num_value": r.get("num_value"),
-                         "text_value": r.get("text_value")})
+            rows.append({"response_id": None, "question_key": q["key"], "qtype": q["type"],
+                         "row_key": r.get("row_key"), "choice_key": r.get("choice_key"),
+                         "num_value": r.get("num_value"), "text_value": r.get("text_value")})
+    return rows
+
+
+def _store(link: Link, locale: str, now: datetime, rows: list[dict], *, maybe_partial: bool,
+           completed: bool) -> int:
+    """Write the response (the link's partial one, updated, or a new one carrying the
+    attribution of the invitation or counter link) and replace its answer rows; its id."""
+    partial = None
+    if link.personal and maybe_partial:
+        partial = db.session.execute(_PARTIAL, {"iid": link.invitation.id}).scalar_one_or_none()
+    if partial is not None:
+        partial.locale, partial.updated_at = locale, now
+        if completed:
+            partial.completed_at = now
+        db.session.flush()
+        rid = partial.id
+        db.session.execute(_DROP_ANSWERS, {"rid": rid})
+    else:
+        source = link.invitation if link.personal else link.counter_link
+        rid = db.session.execute(_NEW_RESPONSE, {
+            "version_id": link.version.id, "survey_id": link.version.survey_id,
+            "campaign_id": link.campaign.id,
+            "invitation_id": link.invitation.id if link.personal else None,
+            "counter_link_id": None if link.personal else link.counter_link.id,
+            "branch_id": source.branch_id, "agent_id": source.agent_id,
+            "channel": link.campaign.channel if link.personal else Channel.COUNTER,
+            "segment": link.segment if link.personal else None, "locale": locale,
+            "started_at": now, "updated_at": now, "completed_at": now if completed else None,
+        }).scalar_one()
     if rows:
-        db.session.execute(sa.insert(Answer), rows)
+        db.session.execute(_ANS.insert(), [dict(r, response_id=rid) for r in rows])
+    return rid
 
 
 def save_partial(link: Link, form: dict[str, list[str]], *, locale: str,
-                 now: datetime | None = None) -> Response:
+                 now: datetime | None = None) -> int:
     """Keep what a customer answered so far (personal links only); the saved answers replace
-    the previous ones. Invalid values are refused, and then nothing is stored."""
+    the previous ones. Invalid values are refused, and then nothing is stored. Returns the
+    response id."""
     if not link.personal:
         raise LinkNotOpen(link.state)
     _require_open(link)
@@ -271,11 +308,9 @@ def save_partial(link: Link, form: dict[str, list[str]], *, locale: str,
     sub = read_submission(link.definition, form, final=False)
     if sub.errors:
         raise InvalidSubmission(sub)
-    _claim(link, now, complete=False)
-    response = _response_of(link, locale, now)
-    _replace_answers(response, link.definition, sub.answers)
-    db.session.flush()
-    return response
+    rows = answer_rows(link.definition, sub.answers)
+    started_before = _claim(link, now, complete=False)
+    return _store(link, locale, now, rows, maybe_partial=started_before, completed=False)
 
 
 def newly_visible(definition: dict, answers: dict, seen: set[str] | None) -> list[str]:
@@ -289,24 +324,25 @@ def newly_visible(definition: dict, answers: dict, seen: set[str] | None) -> lis
 
 def submit_response(link: Link, form: dict[str, list[str]], *, locale: str,
                     seen: set[str] | None = None, now: datetime | None = None,
-                    follow_up_due: timedelta = timedelta(days=2)) -> Response:
+                    follow_up_due: timedelta = timedelta(days=2)) -> int:
     """Complete a response from a personal or counter link, validated against the version's
-    definition. `seen`: the question keys that were shown when the form was sent (None: do not
-    check). Raises InvalidSubmission (nothing stored), AlreadyAnswered or LinkNotOpen."""
+    definition; returns its id. `seen`: the question keys that were shown when the form was
+    sent (None: do not check). Raises InvalidSubmission (nothing stored), AlreadyAnswered or
+    LinkNotOpen."""
     _require_open(link)
     now = now or now_utc()
     sub = read_submission(link.definition, form, final=True)
     fresh = newly_visible(link.definition, sub.answers, seen)
     if sub.errors or fresh:
         raise InvalidSubmission(sub, fresh)
-    if link.personal:
-        _claim(link, now, complete=True)
-    response = _response_of(link, locale, now)
-    response.completed_at = now
-    _replace_answers(response, link.definition, sub.answers)
-    create_follow_up(response, link.definition, sub.answers, due_at=now + follow_up_due)
-    db.session.flush()
-    return response
+    rows = answer_rows(link.definition, sub.answers)
+    reason = follow_up_reason(link.definition, sub.answers)
+    started_before = _claim(link, now, complete=True) if link.personal else False
+    rid = _store(link, locale, now, rows, maybe_partial=started_before, completed=True)
+    if reason is not None:
+        branch_id = (link.invitation if link.personal else link.counter_link).branch_id
+        create_follow_up(rid, branch_id, reason, due_at=now + follow_up_due, now=now)
+    return rid
 
 
 # -- closing the loop ---------------------------------------------------------------------------
@@ -322,30 +358,12 @@ def follow_up_reason(definition: dict, answers: dict) -> str | None:
     return None
 
 
-def _branch_owner(branch_id: int | None) -> int | None:
-    """The branch's head (the first active one) owns its follow-ups until reassigned."""
-    if branch_id is None:
-        return None
-    from qms.auth.models import RoleGrant, User
-
-    return db.session.scalar(
-        sa.select(User.id).join(RoleGrant, RoleGrant.user_id == User.id)
-        .where(RoleGrant.role == "branch_head", RoleGrant.branch_id == branch_id,
-               User.active.is_(True))
-        .order_by(User.id).limit(1))
-
-
-def create_follow_up(response: Response, definition: dict, answers: dict, *,
-                     due_at: datetime) -> FollowUp | None:
-    reason = follow_up_reason(definition, answers)
-    if reason is None:
-        return None
-    if response.id is None:
-        db.session.flush()
-    item = FollowUp(response_id=response.id, branch_id=response.branch_id, reason=reason,
-                    status="open", owner_id=_branch_owner(response.branch_id), due_at=due_at)
-    db.session.add(item)
-    return item
+def create_follow_up(response_id: int, branch_id: int | None, reason: str, *,
+                     due_at: datetime, now: datetime | None = None) -> None:
+    """An open follow-up item for the branch, owned by its head; one per response (unique)."""
+    db.session.execute(_NEW_FOLLOW_UP, {
+        "response_id": response_id, "branch_id": branch_id, "reason": reason, "status": "open",
+        "due_at": due_at, "created_at": now or now_utc(), "owner_branch": branch_id})
 
 
 __all__ = [

@@ -123,9 +123,12 @@ def distributions(f: Filters, *, locale: str, min_sample: int | None = None
     where = response_conditions(f)
     base = sa.select().select_from(Answer).join(Response, Response.id == Answer.response_id)
 
+    # One answer row per respondent for scales and single choices: their counts come from the
+    # histogram; only the other types need COUNT(DISTINCT).
     answered: dict[str, tuple[int, float | None]] = {}
     stmt = base.add_columns(Answer.question_key, sa.func.count(sa.distinct(Answer.response_id)),
-                            sa.func.avg(Answer.num_value)).where(*where) \
+                            sa.func.avg(Answer.num_value)) \
+        .where(*where, Answer.qtype.not_in(SCALES + ("single", "yesno"))) \
         .group_by(Answer.question_key)
     for key, n, mean in db.session.execute(stmt):
         answered[key] = (n, None if mean is None else float(mean))
@@ -148,6 +151,12 @@ def distributions(f: Filters, *, locale: str, min_sample: int | None = None
         bucket = hist.setdefault((key, row), {})
         value = choice if choice is not None else (None if num is None else float(num))
         bucket[value] = bucket.get(value, 0) + n
+    for q in qs:
+        if q["type"] in SCALES + ("single", "yesno"):
+            counts = hist.get((q["key"], None), {})
+            n = sum(counts.values())
+            total = sum(v * c for v, c in counts.items() if isinstance(v, float))
+            answered[q["key"]] = (n, total / n if n and q["type"] in SCALES else None)
 
     results = []
     for q in qs:

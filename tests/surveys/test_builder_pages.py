@@ -266,3 +266,29 @@ def test_preview_renders_the_answering_template(admin, survey):
         resp = admin.get(f"/surveys/{survey.id}/preview{query}")
         assert resp.status_code == 200, query
     assert admin.get(f"/surveys/{survey.id}/preview?version=5").status_code == 404
+
+
+@pytest.mark.parametrize("broken", [
+    {"sections": "x"},
+    {"title": 5, "sections": [
+        {"key": "s", "condition": "bad", "title": 5, "questions": [
+            {"key": "q", "type": "single", "options": "x", "label": "x"},
+            {"key": "z", "type": "slider"}, "str", {"type": "csat"},
+            {"key": "m", "type": "matrix", "rows": 3, "label": {}},
+            {"key": "n", "type": "nps", "condition": {"q": "zz"}, "label": None}]}, 7]},
+])
+def test_a_broken_draft_from_the_json_editor_does_not_break_the_builder(admin, db, broken):
+    """Whatever the JSON editor stored, every page still opens and explains the problems."""
+    s = services.create_survey(title="broken", definition=broken)
+    db.session.commit()
+    for url in ("", "/json", "/publish", "/versions/1", "/versions/1/export", "/settings",
+                "/questions/q", "/questions/m", "/questions/n", "/conditions/n",
+                "/sections/s", "/sections/s/delete", "/questions/q/delete"):
+        assert admin.get(f"/surveys/{s.id}{url}").status_code in (200, 302, 404), url
+    for url, data in (("/sections", {}), ("/questions", {"section": "s", "qtype": "csat"}),
+                      ("/questions/q/move", {"direction": "down"}),
+                      ("/sections/s", {"key": "s2"}), ("/questions/n", {"key": "n", "qtype": "nps"}),
+                      ("/publish", {})):
+        resp = admin.post(f"/surveys/{s.id}{url}", data=dict(data, base=base(s)))
+        assert resp.status_code < 500, url
+    assert not draft(s).is_published

@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from werkzeug.serving import make_server
 
 from qms.extensions import db as _db
+from qms.org.models import Branch
 from qms.surveys.models import Answer, FollowUp, Invitation, Response
 from tests.surveys.factories import sample_form
 from tests.surveys.test_respond import create_campaign, create_personal_link
@@ -19,8 +20,15 @@ from tests.surveys.test_respond import create_campaign, create_personal_link
 CLIENTS = 20
 
 
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def backend_app(request):
+    """The app on a real SQLite file, and on PostgreSQL when one is reachable."""
+    return request.getfixturevalue("app" if request.param == "sqlite" else "pg_app")
+
+
 @pytest.fixture
-def live_server(app):
+def live_server(backend_app):
+    app = backend_app
     app.config["RATELIMIT_PUBLIC"] = "off"  # twenty posts from one address are the point here
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
@@ -61,9 +69,16 @@ def form_body(**overrides) -> bytes:
     return urlencode(form, doseq=True).encode()
 
 
-def test_twenty_simultaneous_submissions_of_one_link_store_one_response(
-        app, live_server, make_branch):
-    token, invitation = create_personal_link(branch=make_branch())
+def new_branch():
+    n = _db.session.scalar(sa.select(sa.func.count()).select_from(Branch))
+    branch = Branch(code=f"B{n + 1:03d}", name="测试支行", region="华东", city="上海")
+    _db.session.add(branch)
+    _db.session.commit()
+    return branch
+
+
+def test_twenty_simultaneous_submissions_of_one_link_store_one_response(live_server):
+    token, invitation = create_personal_link(branch=new_branch())
     results = post_all(live_server, [f"/s/{token}"] * CLIENTS, form_body(q_nps="4", q_why="慢"))
 
     statuses = sorted(status for status, _body in results)
@@ -82,9 +97,9 @@ def test_twenty_simultaneous_submissions_of_one_link_store_one_response(
     assert inv.completed_at == responses[0].completed_at
 
 
-def test_simultaneous_submissions_of_distinct_links_all_succeed(app, live_server, make_branch):
+def test_simultaneous_submissions_of_distinct_links_all_succeed(live_server):
     """Write-first transactions do not fail with 'database is locked' under contention."""
-    branch = make_branch()
+    branch = new_branch()
     campaign = create_campaign()
     tokens = [create_personal_link(campaign, branch=branch)[0] for _ in range(CLIENTS)]
     results = post_all(live_server, [f"/s/{t}" for t in tokens], form_body())
@@ -94,11 +109,11 @@ def test_simultaneous_submissions_of_distinct_links_all_succeed(app, live_server
     assert _db.session.scalar(sa.select(sa.func.count()).select_from(Answer)) == 9 * CLIENTS
 
 
-def test_saves_racing_submissions_never_fail(app, live_server, make_branch):
+def test_saves_racing_submissions_never_fail(live_server):
     """Half the clients save partial answers while the other half submit: one submission
     wins, every other request gets a page (saved, or already answered), never an error, and the
     completed response holds the winner's answers."""
-    token, _inv = create_personal_link(branch=make_branch())
+    token, _inv = create_personal_link(branch=new_branch())
     save = urlencode({"q_csat": "3", "action": "save"}).encode()
     submit = form_body()
     half = CLIENTS // 2

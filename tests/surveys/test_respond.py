@@ -16,8 +16,16 @@ from qms.core.tokens import hash_token, new_token
 from qms.extensions import db as _db
 from qms.org.models import Customer
 from qms.surveys.definition import question_map
-from qms.surveys.models import Answer, Campaign, CounterLink, FollowUp, Invitation, Response, \
-    Survey, SurveyVersion
+from qms.surveys.models import (
+    Answer,
+    Campaign,
+    CounterLink,
+    FollowUp,
+    Invitation,
+    Response,
+    Survey,
+    SurveyVersion,
+)
 from qms.surveys.questions import REGISTRY
 from tests.surveys.factories import sample_definition, sample_form
 
@@ -118,6 +126,20 @@ def test_language_is_switchable(client, link, lang, expected, html_lang):
     assert f'<input type="hidden" name="lang" value="{lang}">' in page  # answers say their language
     assert 'href="?lang=zh_Hans"' in page  # and the switch leads back
     assert token not in page, "the page holds nothing of the link (it is shared by all)"
+
+
+def test_answers_sent_in_another_language_keep_it(client, link):
+    token, _inv = link
+    form = sample_form(q_csat="9")
+    form["lang"] = ["en"]
+    bad = submit(client, token, form)
+    assert bad.status_code == 400 and "Choose a value from 1 to 5." in bad.get_data(as_text=True)
+    form["q_csat"] = ["5"]
+    resp = submit(client, token, form)
+    assert resp.headers["Location"].endswith(f"/s/{token}/thanks?lang=en")
+    assert _db.session.scalar(sa.select(Response.locale)) == "en"
+    assert "Thank you for your feedback!" in client.get(resp.headers["Location"]).get_data(
+        as_text=True)
 
 
 def test_english_invitation_opens_in_english(client, branch):
@@ -347,7 +369,7 @@ def test_free_text_is_stored_as_typed_and_shown_escaped(client, link):
 
 # -- follow-ups ----------------------------------------------------------------------------------
 
-def test_detractor_creates_one_follow_up_for_the_branch(client, branch, make_user):
+def test_detractor_creates_one_follow_up_for_the_branch(app, client, branch, make_user):
     head = make_user("branch_head", branch=branch)
     token, _inv = create_personal_link(branch=branch)
     submit(client, token, sample_form(q_nps="6", q_why="柜台人员态度一般"))
@@ -356,7 +378,8 @@ def test_detractor_creates_one_follow_up_for_the_branch(client, branch, make_use
     assert count(FollowUp) == 1
     assert (item.response_id, item.branch_id, item.reason, item.status, item.owner_id) == (
         resp.id, branch.id, "detractor", "open", head.id)
-    assert item.due_at == resp.completed_at + timedelta(days=2)
+    days = app.config.get("FOLLOWUP_DUE_DAYS", 2)
+    assert item.due_at == resp.completed_at + timedelta(days=days)
 
 
 @pytest.mark.parametrize(("answers", "reason"), [
@@ -418,6 +441,23 @@ def test_public_pages_are_rate_limited(client, link):
     assert other.status_code == 200
 
 
+def test_rate_limiter_counts_exactly_under_threads():
+    import threading
+
+    limiter, rule = RateLimiter(clock=lambda: 0.0), parse_rule("100/minute")
+    allowed = []
+
+    def hammer():
+        allowed.extend(limiter.hit(("k",), rule)[0] for _ in range(10))
+
+    threads = [threading.Thread(target=hammer) for _ in range(50)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert allowed.count(True) == 100
+
+
 def test_rate_limiter_window_slides():
     clock = [960.0]  # the start of a minute window
     limiter = RateLimiter(clock=lambda: clock[0])
@@ -428,6 +468,33 @@ def test_rate_limiter_window_slides():
     clock[0] += 45  # three quarters through: 2 * 0.25 = 0.5 < 2
     assert limiter.hit(("k",), rule)[0] is True
     assert parse_rule("off") is None and parse_rule("10 per 5 second").period == 5
+
+
+# -- PostgreSQL -----------------------------------------------------------------------------------
+
+@pytest.mark.postgres
+def test_save_resume_submit_on_postgres(pg_app):
+    from qms.org.models import Branch
+
+    branch = Branch(code="PG1", name="测试支行", region="华东", city="上海")
+    _db.session.add(branch)
+    _db.session.commit()
+    token, invitation = create_personal_link(branch=branch)
+    client = pg_app.test_client()
+    assert client.get(f"/s/{token}").status_code == 200
+    assert submit(client, token, {"q_nps": ["3"], "q_why": ["<b>慢</b>"]},
+                  action="save").status_code == 303
+    page = client.get(f"/s/{token}").get_data(as_text=True)
+    assert "&lt;b&gt;慢&lt;/b&gt;</textarea>" in page
+    assert submit(client, token, sample_form(q_csat="x")).status_code == 400
+    assert submit(client, token, sample_form(q_nps="3", q_why="慢")).status_code == 303
+    assert submit(client, token).status_code == 409
+    _db.session.expire_all()
+    resp = _db.session.scalar(sa.select(Response))
+    assert (resp.branch_id, resp.segment, resp.channel) == (branch.id, "vip", "email")
+    assert resp.completed_at == fresh(invitation).completed_at
+    assert _db.session.scalar(sa.select(FollowUp.reason)) == "detractor"
+    assert count(Response) == 1
 
 
 # -- the builder's preview renders the same template ----------------------------------------------

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from qms.surveys import conditions
-from qms.surveys.definition import question_map, visible_keys
+from qms.surveys.definition import visible_keys
 from qms.surveys.questions import REGISTRY, InvalidAnswer
 from tests.surveys.factories import sample_definition
 

@@ -258,8 +258,12 @@ def question_add(survey_id: int):
     survey = _survey(survey_id)
     version, d = builder.current(survey)
     form = NewQuestionForm()
-    form.section.choices = [(s.get("key"), s.get("key")) for s, q in builder.walk(d)
-                            if q is None]
+    try:
+        form.section.choices = [(s.get("key"), s.get("key")) for s, q in builder.walk(d)
+                                if q is None]
+    except SurveyError as exc:  # no list of sections: the JSON editor is the way out
+        _refused(exc)
+        return _to_editor(survey)
     if form.validate_on_submit():
         try:
             with unit_of_work():
