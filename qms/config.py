@@ -62,7 +62,7 @@ class Defaults:
 
     SMTP_TIMEOUT = 30
     # Absolute links in e-mails and QR codes (the scheduler has no request to take them from).
-    PUBLIC_BASE_URL = "http://127.0.0.1:5000"
+    PUBLIC_BASE_URL: str | None = None  # None: the request's host, or http://127.0.0.1:5000
     # Key deriving personal survey links (HMAC of the invitation); defaults to SECRET_KEY.
     # Changing it keeps links already sent working but makes reminders of older ones skip.
     LINK_TOKEN_KEY: str | None = None

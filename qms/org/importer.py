@@ -514,16 +514,7 @@ class _Upsert:
             # positions costs more per row than all our checks.
             dialect = type(dialect)(paramstyle="format")
         table = kind.model.__table__
-        constants: dict[str, Any] = {}
-        for column in table.columns:
-            if column.primary_key or column.key in attrs:
-                continue
-            if column.key == "created_at":
-                constants[column.key] = stamp
-            elif column.default is not None:
-                if not column.default.is_scalar:
-                    raise RuntimeError(f"CSV import cannot fill {column} from its default")
-                constants[column.key] = column.default.arg
+        constants = _constants(table, attrs, stamp)
         keys = [*attrs, *constants]
         stmt = insert(table)
         update = {a: stmt.excluded[a] for a in attrs
@@ -551,9 +542,13 @@ class _Upsert:
                 self.sources.append((attrs.index(name), proc))
 
     def write(self, columns: list[list]) -> None:
-        params = [source if isinstance(source, repeat) else
-                  (columns[source[0]] if source[1] is None else map(source[1], columns[source[0]]))
-                  for source in self.sources]
+        params = []
+        for source in self.sources:
+            if isinstance(source, repeat):
+                params.append(source)
+            else:
+                index, proc = source
+                params.append(columns[index] if proc is None else map(proc, columns[index]))
         rows = list(zip(*params, strict=False))  # the constants repeat without end
         connection = db.session.connection()
         if self.all_new:
@@ -561,6 +556,21 @@ class _Upsert:
                 return
             self.all_new = False
         connection.exec_driver_sql(self.sql["upsert"], rows)
+
+
+def _constants(table: sa.Table, attrs: list[str], stamp: datetime) -> dict[str, Any]:
+    """Values for the columns the file does not have: the stamp, or the column's default."""
+    constants = {}
+    for column in table.columns:
+        if column.primary_key or column.key in attrs:
+            continue
+        if column.key == "created_at":
+            constants[column.key] = stamp
+        elif column.default is not None:
+            if not column.default.is_scalar:
+                raise RuntimeError(f"CSV import cannot fill {column} from its default")
+            constants[column.key] = column.default.arg
+    return constants
 
 
 def import_csv(kind_name: str, stream, *, encoding: str = "utf-8-sig",

@@ -253,7 +253,20 @@
       run();
     }
     var summary = doc.getElementById("error-summary");
-    if (summary) summary.focus();
+    if (summary) {
+      summary.focus();
+      // a link in the summary takes the keyboard to the question's first field
+      summary.addEventListener("click", function (event) {
+        var href = event.target.closest && event.target.closest("a[href^='#']");
+        var target = href && doc.getElementById(href.getAttribute("href").slice(1));
+        var field = target && target.querySelector("input:not([disabled]), textarea, select");
+        if (field) {
+          event.preventDefault();
+          target.scrollIntoView({ block: "start" });
+          field.focus();
+        }
+      });
+    }
   }
 
   return { evaluate: evaluate, visibleKeys: visibleKeys, parseAnswer: parseAnswer, init: init };

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import random
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
@@ -107,11 +108,12 @@ CLOSING_NOTES = ["已致电客户致歉，并说明改进措施。", "客户问�
 
 
 def _month_starts(now: datetime, months: int = 12) -> list[datetime]:
+    """The first days of the last `months` UTC months, the current one included."""
     y, m = now.year, now.month
     out = []
     for _ in range(months):
-        y, m = (y - 1, 12) if m == 1 else (y, m - 1)
         out.append(datetime(y, m, 1, tzinfo=UTC))
+        y, m = (y - 1, 12) if m == 1 else (y, m - 1)
     return out[::-1]
 
 
@@ -154,14 +156,58 @@ def _answers(rng: random.Random, z: float, locale: str, team: str | None) -> lis
     return rows
 
 
+@dataclass
+class _Bank:
+    """What the generator draws from, and what it has produced so far."""
+
+    seed: int
+    now: datetime
+    rng: random.Random
+    customers: dict[int | None, list[tuple]]
+    agents: dict[int, list[Agent]]
+    branch_effect: dict[int, float]
+    agent_effect: dict[int, float]
+    rate: dict[int, float]
+    invitations: list[dict] = field(default_factory=list)
+    responses: list[dict] = field(default_factory=list)
+    answer_sets: list[list[dict]] = field(default_factory=list)
+
+
 def build_survey_activity(*, seed: int, now: datetime | None = None) -> dict[str, int]:
     """Add a year of survey activity to the demo bank (branches, agents, customers and users
     must exist). Returns counts of what was created."""
-    rng = random.Random(f"{seed}-surveys")
     now = now or now_utc()
     months = _month_starts(now)
     db.session.flush()
-    branches = list(db.session.scalars(sa.select(Branch).order_by(Branch.code)))
+    bank = _load_bank(seed, now)
+    survey = services.create_survey(title="网点服务满意度调查", definition=DEFINITION)
+    version = services.publish(survey, now=months[0] - timedelta(days=3))
+    email_campaigns = [Campaign(
+        name=f"{m:%Y-%m} 网点服务回访", version_id=version.id, channel="email",
+        status="running" if m == months[-1] else "closed", opens_at=m,
+        closes_at=_next_month(m) + timedelta(days=14), link_valid_days=14,
+        reminder_after_days=3, max_reminders=1, created_at=m) for m in months]
+    counter = Campaign(name="柜台扫码评价", version_id=version.id, channel="counter",
+                       status="running", opens_at=months[0], created_at=months[0])
+    db.session.add_all([*email_campaigns, counter])
+    db.session.flush()
+    links = {}
+    for i, branch_id in enumerate(sorted(bank.rate)):
+        links[branch_id] = CounterLink(campaign_id=counter.id, branch_id=branch_id,
+                                       token_hash=_token(seed, "counter", i),
+                                       created_at=months[0])
+    db.session.add_all(links.values())
+    db.session.flush()
+    base = {"version_id": version.id, "survey_id": survey.id}
+    for mi, (month, campaign) in enumerate(zip(months, email_campaigns, strict=True)):
+        for branch_id in sorted(bank.rate):
+            _month_of_branch(bank, base, month, mi, branch_id, campaign.id, counter.id,
+                             links[branch_id].id)
+    return _insert_activity(bank)
+
+
+def _load_bank(seed: int, now: datetime) -> _Bank:
+    rng = random.Random(f"{seed}-surveys")
     agents: dict[int, list[Agent]] = {}
     for a in db.session.scalars(sa.select(Agent).order_by(Agent.code)):
         agents.setdefault(a.branch_id, []).append(a)
@@ -170,103 +216,90 @@ def build_survey_activity(*, seed: int, now: datetime | None = None) -> dict[str
                                             Customer.locale, Customer.email)
                                   .order_by(Customer.id)):
         customers.setdefault(row[1], []).append(tuple(row))
-    everyone = [c for rows in customers.values() for c in rows]
-    owners = {b: u for b, u in db.session.execute(
-        sa.select(RoleGrant.branch_id, sa.func.min(RoleGrant.user_id))
-        .where(RoleGrant.role == "branch_head").group_by(RoleGrant.branch_id))}
-    qa_user = db.session.scalar(sa.select(sa.func.min(RoleGrant.user_id)).where(
-        RoleGrant.role == "qa", RoleGrant.branch_id.is_(None)))
-
-    survey = services.create_survey(title="网点服务满意度调查", definition=DEFINITION)
-    version = services.publish(survey, now=months[0] - timedelta(days=3))
-    email_campaigns = [Campaign(
-        name=f"{m:%Y-%m} 网点服务回访", version_id=version.id, channel="email",
-        status="closed", opens_at=m, closes_at=_next_month(m) + timedelta(days=14),
-        link_valid_days=14, reminder_after_days=3, max_reminders=1, created_at=m)
-        for m in months]
-    counter = Campaign(name="柜台扫码评价", version_id=version.id, channel="counter",
-                       status="running", opens_at=months[0], created_at=months[0])
-    db.session.add_all([*email_campaigns, counter])
-    db.session.flush()
-    links = [CounterLink(campaign_id=counter.id, branch_id=b.id,
-                         token_hash=_token(seed, "counter", i), created_at=months[0])
-             for i, b in enumerate(branches)]
-    db.session.add_all(links)
-    db.session.flush()
-    link_of = {link.branch_id: link.id for link in links}
-
+    codes = dict(db.session.execute(sa.select(Branch.id, Branch.code).order_by(Branch.code)).all())
+    branch_effect = {bid: BRANCH_EFFECT.get(code, rng.uniform(-0.3, 0.3))
+                     for bid, code in codes.items()}
     agent_effect = {a.id: (-0.85 if a.code in WEAK_AGENTS else 0.6 if a.code in STAR_AGENTS
                            else rng.gauss(0, 0.22)) for rows in agents.values() for a in rows}
-    branch_effect = {b.id: BRANCH_EFFECT.get(b.code, rng.uniform(-0.3, 0.3)) for b in branches}
-    rate = {b.id: 0.3 + 0.12 * branch_effect[b.id] + rng.uniform(-0.04, 0.04) for b in branches}
+    rate = {bid: 0.3 + 0.12 * effect + rng.uniform(-0.04, 0.04)
+            for bid, effect in branch_effect.items()}
+    return _Bank(seed, now, rng, customers, agents, branch_effect, agent_effect, rate)
 
-    invitations, responses, answer_sets = [], [], []
-    latest = now - timedelta(minutes=1)
-    for mi, (m, campaign) in enumerate(zip(months, email_campaigns, strict=True)):
-        days = (_next_month(m) - m).days
-        for b in branches:
-            pool = customers.get(b.id) or everyone
-            staff = agents.get(b.id, [])
-            for kind in ("email", "counter"):
-                for _ in range(rng.randint(36, 56) if kind == "email" else rng.randint(12, 22)):
-                    agent = rng.choice(staff) if staff and (kind == "email" or rng.random()
-                                                            < 0.75) else None
-                    cust = rng.choice(pool) if kind == "email" else None
-                    segment = cust[2] if cust else ("vip" if rng.random() < 0.12 else "standard")
-                    locale = cust[3] if cust else rng.choices(("zh_Hans", "zh_Hant", "en"),
-                                                              (85, 8, 7))[0]
-                    at = m + timedelta(days=rng.randrange(days), hours=rng.randint(1, 10),
-                                       minutes=rng.randrange(60))
-                    done = min(at + timedelta(hours=rng.choice((0.2, 1, 3, 20, 50))),
-                               _next_month(m) - timedelta(minutes=1), latest)
-                    inv_index = None
-                    if kind == "email":
-                        roll = rng.random()
-                        status = "bounced" if roll < 0.03 else "suppressed" if roll < 0.04 \
-                            else "sent"
-                        answered = status == "sent" and rng.random() < rate[b.id]
-                        invitations.append(dict(
-                            campaign_id=campaign.id, customer_id=cust[0], branch_id=b.id,
-                            agent_id=agent.id if agent else None, email=cust[4], locale=locale,
-                            token_hash=_token(seed, "inv", len(invitations)), status=status,
-                            created_at=at, send_after=at,
-                            sent_at=at if status != "suppressed" else None,
-                            expires_at=at + timedelta(days=14),
-                            opened_at=done if answered else None,
-                            started_at=done if answered else None,
-                            completed_at=done if answered else None))
-                        if not answered:
-                            continue
-                        inv_index = len(invitations) - 1
-                    z = (branch_effect[b.id] + (agent_effect[agent.id] if agent else 0)
-                         + SEASON.get(m.month, 0) + 0.025 * mi
-                         - (0.25 if segment == "vip" else 0) + rng.gauss(0, 0.8))
-                    responses.append(dict(
-                        version_id=version.id, survey_id=survey.id,
-                        campaign_id=campaign.id if kind == "email" else counter.id,
-                        invitation_id=inv_index, counter_link_id=None if kind == "email"
-                        else link_of[b.id], branch_id=b.id, agent_id=agent.id if agent else None,
-                        channel=kind, segment=segment, locale=locale, started_at=done,
-                        updated_at=done, completed_at=done))
-                    answer_sets.append(_answers(rng, z, locale, agent.team if agent else None))
 
-    inv_ids = _insert(Invitation, invitations)
-    for r in responses:
+def _month_of_branch(bank: _Bank, base: dict, month: datetime, mi: int, branch_id: int,
+                     campaign_id: int, counter_id: int, link_id: int) -> None:
+    """One branch's e-mail invitations and counter responses of one month."""
+    rng = bank.rng
+    days = (_next_month(month) - month).days
+    pool = bank.customers.get(branch_id) or [c for rows in bank.customers.values() for c in rows]
+    staff = bank.agents.get(branch_id, [])
+    for kind in ("email", "counter"):
+        for _ in range(rng.randint(36, 56) if kind == "email" else rng.randint(12, 22)):
+            agent = rng.choice(staff) if staff and (kind == "email" or rng.random() < 0.75) \
+                else None
+            cust = rng.choice(pool) if kind == "email" else None
+            segment = cust[2] if cust else ("vip" if rng.random() < 0.12 else "standard")
+            locale = cust[3] if cust else rng.choices(("zh_Hans", "zh_Hant", "en"), (85, 8, 7))[0]
+            at = month + timedelta(days=rng.randrange(days), hours=rng.randint(1, 10),
+                                   minutes=rng.randrange(60))
+            done = min(at + timedelta(hours=rng.choice((0.2, 1, 3, 20, 50))),
+                       _next_month(month) - timedelta(minutes=1))
+            z = (bank.branch_effect[branch_id] + (bank.agent_effect[agent.id] if agent else 0)
+                 + SEASON.get(month.month, 0) + 0.025 * mi
+                 - (0.25 if segment == "vip" else 0) + rng.gauss(0, 0.8))
+            answered = done < bank.now and rng.random() < (bank.rate[branch_id]
+                                                           if kind == "email" else 1)
+            if at >= bank.now or (kind == "counter" and not answered):
+                continue  # not happened yet
+            inv_index = None
+            if kind == "email":
+                roll = rng.random()
+                status = "bounced" if roll < 0.03 else "suppressed" if roll < 0.04 else "sent"
+                answered = answered and status == "sent"
+                bank.invitations.append(dict(
+                    campaign_id=campaign_id, customer_id=cust[0], branch_id=branch_id,
+                    agent_id=agent.id if agent else None, email=cust[4], locale=locale,
+                    token_hash=_token(bank.seed, "inv", len(bank.invitations)), status=status,
+                    created_at=at, send_after=at, sent_at=at if status != "suppressed" else None,
+                    expires_at=at + timedelta(days=14), opened_at=done if answered else None,
+                    started_at=done if answered else None,
+                    completed_at=done if answered else None))
+                if not answered:
+                    continue
+                inv_index = len(bank.invitations) - 1
+            bank.responses.append(dict(
+                base, campaign_id=campaign_id if kind == "email" else counter_id,
+                invitation_id=inv_index, counter_link_id=link_id if kind == "counter" else None,
+                branch_id=branch_id, agent_id=agent.id if agent else None, channel=kind,
+                segment=segment, locale=locale, started_at=done, updated_at=done,
+                completed_at=done))
+            bank.answer_sets.append(_answers(rng, z, locale, agent.team if agent else None))
+
+
+def _insert_activity(bank: _Bank) -> dict[str, int]:
+    owners = dict(db.session.execute(
+        sa.select(RoleGrant.branch_id, sa.func.min(RoleGrant.user_id))
+        .where(RoleGrant.role == "branch_head").group_by(RoleGrant.branch_id)).all())
+    qa_user = db.session.scalar(sa.select(sa.func.min(RoleGrant.user_id)).where(
+        RoleGrant.role == "qa", RoleGrant.branch_id.is_(None)))
+    inv_ids = _insert(Invitation, bank.invitations)
+    for r in bank.responses:
         if r["invitation_id"] is not None:
             r["invitation_id"] = inv_ids[r["invitation_id"]]
-    resp_ids = _insert(Response, responses)
+    resp_ids = _insert(Response, bank.responses)
     answers, follow_ups = [], []
-    for rid, r, rows in zip(resp_ids, responses, answer_sets, strict=True):
+    for rid, r, rows in zip(resp_ids, bank.responses, bank.answer_sets, strict=True):
         answers += [{"response_id": rid, "row_key": None, "choice_key": None, "num_value": None,
                      "text_value": None, **row} for row in rows]
         nps, csat = rows[1]["num_value"], rows[0]["num_value"]
         if nps <= 6 or csat <= 2:
-            follow_ups.append(_follow_up(rng, rid, r, "detractor" if nps <= 6 else "low_csat",
-                                         owners.get(r["branch_id"]) or qa_user, now))
+            follow_ups.append(_follow_up(bank.rng, rid, r, "detractor" if nps <= 6 else "low_csat",
+                                         owners.get(r["branch_id"]) or qa_user, bank.now))
     db.session.execute(sa.insert(Answer), answers)
-    db.session.execute(sa.insert(FollowUp), follow_ups)
+    if follow_ups:
+        db.session.execute(sa.insert(FollowUp), follow_ups)
     db.session.flush()
-    return {"invitations": len(invitations), "responses": len(responses),
+    return {"invitations": len(bank.invitations), "responses": len(bank.responses),
             "answers": len(answers), "follow_ups": len(follow_ups)}
 
 
@@ -295,7 +328,7 @@ def _follow_up(rng: random.Random, rid: int, r: dict, reason: str, owner: int | 
                now: datetime) -> dict:
     done = r["completed_at"]
     age = (now - done).days
-    if age > 30 and rng.random() < 0.93:
+    if age > 14 and rng.random() < 0.92:
         status, closed = "closed", done + timedelta(days=rng.choice((1, 2, 3, 5, 9)))
     else:
         status, closed = rng.choice(("open", "open", "in_progress")), None

@@ -14,8 +14,10 @@ import enum
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from types import SimpleNamespace
 
 import sqlalchemy as sa
+from flask import current_app
 
 from qms.auth.models import RoleGrant, User
 from qms.core.db import UTCDateTime, now_utc
@@ -58,21 +60,17 @@ class LinkState(enum.StrEnum):
 
 @dataclass
 class Link:
-    """What a token leads to. For a personal link, `invitation`; for a counter link,
-    `counter_link`. `version` is the survey version the campaign asks."""
+    """What a token leads to, as plain values read when it was resolved: for a personal link
+    the invitation's, for a counter link the counter link's; the campaign's and those of the
+    survey version it asks (its definition apart)."""
 
     state: LinkState
-    invitation: Invitation | None = None
-    counter_link: CounterLink | None = None
-    campaign: Campaign | None = None
-    version: SurveyVersion | None = None
+    invitation: SimpleNamespace | None = None
+    counter_link: SimpleNamespace | None = None
+    campaign: SimpleNamespace | None = None
+    version: SimpleNamespace | None = None
     segment: str | None = None
-    # read once: committing expires the ORM objects, and the definition must not be reloaded
     definition: dict | None = None
-
-    def __post_init__(self):
-        if self.definition is None and self.version is not None:
-            self.definition = self.version.definition
 
     @property
     def personal(self) -> bool:
@@ -121,18 +119,55 @@ def _plausible(token: str | None) -> bool:
     return bool(token) and len(token) <= MAX_TOKEN_LENGTH
 
 
-# Built once: the statements are the same for every request, only the token hash differs.
+# Resolving a link is on every request of the answering pages: plain rows (no ORM objects) of
+# the few columns needed, and each published version's definition parsed once per process
+# (a published version never changes).
+_INVITATION_COLS = ("id", "locale", "branch_id", "agent_id", "opened_at", "started_at",
+                    "completed_at", "expires_at")
+_COUNTER_COLS = ("id", "branch_id", "agent_id", "revoked_at")
+_CAMPAIGN_COLS = ("id", "channel", "status", "opens_at", "closes_at")
+_VERSION_COLS = ("id", "survey_id", "number", "published_at")
+
+
+def _cols(model, names, prefix):
+    # table columns, not ORM attributes: a plain Core statement skips the ORM's result handling
+    return [model.__table__.c[n].label(f"{prefix}{n}") for n in names]
+
+
+def _part(row, names, prefix) -> SimpleNamespace:
+    return SimpleNamespace(**{n: getattr(row, f"{prefix}{n}") for n in names})
+
+
+_I, _C, _V, _L, _CU = (Invitation.__table__, Campaign.__table__, SurveyVersion.__table__,
+                       CounterLink.__table__, Customer.__table__)
 _PERSONAL = (
-    sa.select(Invitation, Campaign, SurveyVersion, Customer.segment)
-    .join(Campaign, Invitation.campaign_id == Campaign.id)
-    .join(SurveyVersion, Campaign.version_id == SurveyVersion.id)
-    .outerjoin(Customer, Invitation.customer_id == Customer.id)
-    .where(Invitation.token_hash == sa.bindparam("token_hash")))
+    sa.select(*_cols(Invitation, _INVITATION_COLS, "i_"), *_cols(Campaign, _CAMPAIGN_COLS, "c_"),
+              *_cols(SurveyVersion, _VERSION_COLS, "v_"), _CU.c.segment)
+    .select_from(_I.join(_C, _I.c.campaign_id == _C.c.id)
+                 .join(_V, _C.c.version_id == _V.c.id)
+                 .outerjoin(_CU, _I.c.customer_id == _CU.c.id))
+    .where(_I.c.token_hash == sa.bindparam("token_hash")))
 _COUNTER = (
-    sa.select(CounterLink, Campaign, SurveyVersion)
-    .join(Campaign, CounterLink.campaign_id == Campaign.id)
-    .join(SurveyVersion, Campaign.version_id == SurveyVersion.id)
-    .where(CounterLink.token_hash == sa.bindparam("token_hash")))
+    sa.select(*_cols(CounterLink, _COUNTER_COLS, "l_"), *_cols(Campaign, _CAMPAIGN_COLS, "c_"),
+              *_cols(SurveyVersion, _VERSION_COLS, "v_"))
+    .select_from(_L.join(_C, _L.c.campaign_id == _C.c.id).join(_V, _C.c.version_id == _V.c.id))
+    .where(_L.c.token_hash == sa.bindparam("token_hash")))
+_DEFINITION = sa.select(_V.c.definition).where(_V.c.id == sa.bindparam("vid"))
+DEFINITIONS_KEPT = 1000
+
+
+def _definition(version: SimpleNamespace) -> dict:
+    if version.published_at is None:  # a draft can still change: always read it
+        return db.session.execute(_DEFINITION, {"vid": version.id}).scalar_one()
+    cache = current_app.extensions.setdefault("qms.surveys.definitions", {})
+    key = (version.id, version.published_at)
+    found = cache.get(key)
+    if found is None:
+        found = db.session.execute(_DEFINITION, {"vid": version.id}).scalar_one()
+        if len(cache) >= DEFINITIONS_KEPT:
+            cache.clear()
+        cache[key] = found
+    return found
 
 
 def resolve_personal_link(token: str, *, now: datetime | None = None) -> Link:
@@ -144,9 +179,11 @@ def resolve_personal_link(token: str, *, now: datetime | None = None) -> Link:
     row = db.session.execute(_PERSONAL, {"token_hash": hash_token(token)}).first()
     if row is None:
         return Link(LinkState.NOT_FOUND)
-    invitation, campaign, version, segment = row
+    invitation = _part(row, _INVITATION_COLS, "i_")
+    campaign = _part(row, _CAMPAIGN_COLS, "c_")
+    version = _part(row, _VERSION_COLS, "v_")
     link = Link(LinkState.OPEN, invitation=invitation, campaign=campaign, version=version,
-                segment=segment)
+                segment=row.segment, definition=_definition(version))
     if invitation.completed_at is not None:
         link.state = LinkState.COMPLETED
     elif invitation.expires_at is not None and invitation.expires_at <= now:
@@ -163,10 +200,13 @@ def resolve_counter_link(token: str, *, now: datetime | None = None) -> Link:
     row = db.session.execute(_COUNTER, {"token_hash": hash_token(token)}).first()
     if row is None:
         return Link(LinkState.NOT_FOUND)
-    counter_link, campaign, version = row
+    counter_link = _part(row, _COUNTER_COLS, "l_")
+    campaign = _part(row, _CAMPAIGN_COLS, "c_")
+    version = _part(row, _VERSION_COLS, "v_")
     state = LinkState.CLOSED if counter_link.revoked_at is not None else \
         _campaign_state(campaign, now)
-    return Link(state, counter_link=counter_link, campaign=campaign, version=version)
+    return Link(state, counter_link=counter_link, campaign=campaign, version=version,
+                definition=_definition(version))
 
 
 # -- reading what was saved ---------------------------------------------------------------------
@@ -219,19 +259,22 @@ _PARTIAL = (sa.select(Response).where(Response.invitation_id == sa.bindparam("ii
 _NEW_RESPONSE = sa.insert(_RESP).returning(_RESP.c.id)
 _DROP_ANSWERS = sa.delete(_ANS).where(_ANS.c.response_id == sa.bindparam("rid"))
 # The branch's head (the first active one) owns its follow-ups until someone reassigns them.
-_BRANCH_HEAD = (sa.select(User.id).join(RoleGrant, RoleGrant.user_id == User.id)
-                .where(RoleGrant.role == "branch_head",
-                       RoleGrant.branch_id == sa.bindparam("owner_branch"),
-                       User.active.is_(True))
-                .order_by(User.id).limit(1).scalar_subquery())
+_U, _G = User.__table__, RoleGrant.__table__
+_BRANCH_HEAD = (sa.select(_U.c.id).select_from(_U.join(_G, _G.c.user_id == _U.c.id))
+                .where(_G.c.role == "branch_head", _G.c.branch_id == sa.bindparam("owner_branch"),
+                       _U.c.active.is_(True))
+                .order_by(_U.c.id).limit(1).scalar_subquery())
 _NEW_FOLLOW_UP = sa.insert(_FU).values(owner_id=_BRANCH_HEAD)
+
+
+def first_opening(link: Link) -> bool:
+    return link.personal and link.invitation is not None and link.invitation.opened_at is None
 
 
 def mark_opened(link: Link, *, now: datetime | None = None) -> None:
     """First opening of a personal link; later visits write nothing."""
-    if not link.personal or link.invitation is None or link.invitation.opened_at is not None:
-        return
-    db.session.execute(_OPENED, {"iid": link.invitation.id, "now": now or now_utc()})
+    if first_opening(link):
+        db.session.execute(_OPENED, {"iid": link.invitation.id, "now": now or now_utc()})
 
 
 def _require_open(link: Link) -> None:

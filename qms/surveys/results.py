@@ -324,7 +324,7 @@ class SurveyResults:
 
 def survey_results(f: Filters, *, locale: str, by: str = "branch",
                    min_sample: int | None = None) -> SurveyResults:
-    from qms.surveys.results_questions import distributions
+    from qms.surveys.results_questions import distributions  # it builds on this module
 
     ms = min_sample_setting(min_sample)
     return SurveyResults(filters=f, min_sample=ms, summary=summary(f, min_sample=ms),

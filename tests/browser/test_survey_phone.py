@@ -33,6 +33,8 @@ def test_answer_a_survey_on_a_phone_in_simplified_chinese(app, live_server, phon
     assert page.locator("#q_nps_3").get_attribute("aria-describedby").endswith("err-nps")
     assert page.evaluate("document.activeElement.id") == "error-summary"
     assert page.locator("#q_csat_4").is_checked(), "what was answered is kept"
+    page.locator("#error-summary a[href='#q-nps']").click()
+    assert page.evaluate("document.activeElement.id") == "q_nps_0"
 
     # A detractor's score brings up the 'why' question (display condition, in the browser).
     why = page.locator("#q-why")
@@ -64,3 +66,30 @@ def test_answer_a_survey_on_a_phone_in_simplified_chinese(app, live_server, phon
     assert (answers["nps"].num_value, answers["csat"].num_value) == (3.0, 4.0)
     assert answers["ces"].num_value == 6.0
     assert _db.session.scalar(sa.select(FollowUp.reason)) == "detractor"
+
+
+def test_the_survey_works_without_javascript(app, live_server, browser, make_branch):
+    """No script: the server shows the question a detractor's score brings up before it
+    completes the response."""
+    token, _inv = create_personal_link(branch=make_branch(), locale="zh_Hans")
+    context = browser.new_context(viewport={"width": 390, "height": 844},
+                                  java_script_enabled=False, locale="zh-CN")
+    page = context.new_page()
+    try:
+        page.goto(f"{live_server}/s/{token}")
+        page.locator("#q_csat_2").check()
+        page.locator("#q_nps_5").check()
+        page.locator("#q_purpose_loan").check()
+        assert page.locator("#q-why").is_hidden()
+        page.get_by_role("button", name="提交").click()
+        page.wait_for_load_state()
+        assert page.locator("#q-why").is_visible()
+        assert page.locator("#q_nps_5").is_checked()
+        page.get_by_label("请告诉我们原因。").fill("没有人引导。")
+        page.get_by_role("button", name="提交").click()
+        page.wait_for_url(f"**/s/{token}/thanks**")
+    finally:
+        context.close()
+    _db.session.expire_all()
+    why = _db.session.scalar(sa.select(Answer.text_value).where(Answer.question_key == "why"))
+    assert why == "没有人引导。"

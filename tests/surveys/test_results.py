@@ -290,8 +290,7 @@ def test_results_page_shows_the_service_numbers(page_data, client, login, make_u
         assert text in html, text
     # per month and per branch n = 5 < 10: no numbers that a branch could be ranked on
     assert "Insufficient data" in html
-    assert "<script" not in html  # no JS libraries, no CDN
-    assert "http://" not in html.replace('http://evil.test', '')
+    assert "<script" not in html and "cdn" not in html.lower()  # no JS libraries, no CDN
     by_agent = c.get(f"/surveys/results?survey={page_data.survey.id}&by=agent").get_data(
         as_text=True)
     assert "RA-02" in by_agent and "Not attributed" in by_agent

@@ -64,7 +64,7 @@ def base_url() -> str:
         return configured.rstrip("/")
     if has_request_context():
         return request.url_root.rstrip("/")
-    return "http://localhost:5000"
+    return "http://127.0.0.1:5000"
 
 
 def personal_url(token: str) -> str:

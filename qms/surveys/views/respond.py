@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from flask import current_app, make_response, redirect, render_template, request, url_for
-from flask_babel import force_locale
+from flask_babel import force_locale, get_locale
 from sqlalchemy.exc import IntegrityError
 
 from qms.core.i18n import normalise_locale, select_locale
@@ -51,8 +51,6 @@ def survey_question_keys(definition: dict) -> set[str]:
 
 
 def _current_locale() -> str:
-    from flask_babel import get_locale
-
     loc = get_locale()
     return str(loc) if loc else current_app.config["BABEL_DEFAULT_LOCALE"]
 
@@ -168,8 +166,13 @@ def _post(link: svc.Link, locale: str, save: bool):
         return _form_page(link, locale, answers=_form_values(link.definition, form),
                           visible=visible, errors=sub.errors,
                           status=400 if sub.errors else 200, newly=exc.newly_visible)
-    except (svc.AlreadyAnswered, IntegrityError):
-        # IntegrityError: the unique invitation_id caught a race the claim did not
+    except svc.AlreadyAnswered:
+        return _state_page(LinkState.COMPLETED, locale, link)
+    except IntegrityError:
+        # The unique responses.invitation_id caught a race that the claim did not: logged,
+        # because the claim should have, but the customer still gets the polite page.
+        current_app.logger.warning("response for an invitation refused by a unique constraint",
+                                   exc_info=True)
         return _state_page(LinkState.COMPLETED, locale, link)
     except svc.LinkNotOpen as exc:
         return _state_page(exc.state, locale, link)
@@ -203,8 +206,9 @@ def personal(token: str):
                           saved=request.args.get("saved") == "1")
     else:
         page = _blank_form_page(link, locale)
-    with unit_of_work():
-        svc.mark_opened(link)
+    if svc.first_opening(link):
+        with unit_of_work():
+            svc.mark_opened(link)
     return page
 
 

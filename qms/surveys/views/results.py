@@ -32,6 +32,7 @@ from qms.surveys.results import (
     SEGMENT_LABELS,
     FilterError,
     OutOfScope,
+    summary,
     survey_results,
 )
 from qms.surveys.results_filters import filter_options, parse_filters
@@ -71,9 +72,9 @@ def trend_chart(trend) -> dict | None:
     template; months below the minimum sample leave a gap rather than a misleading point."""
     if len(trend) < 2:
         return None
-    width, height, left, top, bottom = 640, 220, 44, 10, 24
+    width, height, left, top, bottom = 720, 260, 44, 10, 64
     plot = height - top - bottom
-    step = (width - left - 24) / (len(trend) - 1)
+    step = (width - left - 48) / (len(trend) - 1)
     xs = [left + 8 + i * step for i in range(len(trend))]
 
     def y(v: float) -> float:
@@ -93,7 +94,8 @@ def trend_chart(trend) -> dict | None:
         return out
 
     every = 1 if len(trend) <= 12 else 2
-    return {"width": width, "height": height, "left": left,
+    return {"width": width, "height": height, "left": left, "axis": top + plot + 18,
+            "legend": height - 12,
             "grid": [(y(v), f"{v:+d}" if v else "0") for v in (100, 50, 0, -50, -100)],
             "months": [(round(x, 1), p.month) for i, (x, p) in enumerate(zip(xs, trend,
                                                                              strict=True))
@@ -129,9 +131,9 @@ def results():
     options = filter_options(survey_id, _me(), roles, branch_id=f.branch_id)
     return render_template(
         "surveys/results/index.html", results=res, comments=comments, options=options,
-        errors=errors, args=_filter_args(), survey_id=survey_id, by=by, q=request.args.get("q", ""),
-        dimensions=DIMENSION_LABELS, chart=trend_chart(res.trend), segments=SEGMENT_LABELS, channels=CHANNEL_LABELS,
-        locales=LOCALES), status
+        errors=errors, args=_filter_args(), survey_id=survey_id, by=by,
+        q=request.args.get("q", ""), chart=trend_chart(res.trend), dimensions=DIMENSION_LABELS,
+        segments=SEGMENT_LABELS, channels=CHANNEL_LABELS, locales=LOCALES), status
 
 
 @bp.get("/results/export.<any(csv, xlsx):fmt>")
@@ -145,8 +147,6 @@ def results_export(fmt: str):
     except FilterError:
         abort(400)
     locale = request.args.get("lang") if request.args.get("lang") in LOCALES else _locale()
-    from qms.surveys.results import summary
-
     with unit_of_work():
         exports.record_export(f, fmt=fmt, locale=locale, actor=_me(), ip=request.remote_addr,
                               rows=summary(f).responses)
