@@ -67,6 +67,10 @@ class Defaults:
     # Changing it keeps links already sent working but makes reminders of older ones skip.
     LINK_TOKEN_KEY: str | None = None
 
+    # Public pages (survey links, opt-out, later complaint intake), per client address and
+    # worker process; "off" disables. A shared limit belongs in the proxy in front.
+    RATELIMIT_PUBLIC = "60/minute"
+
     SURVEY_MIN_SAMPLE = 10      # below it a KPI shows "insufficient data"
     FOLLOWUP_DUE_DAYS = 3       # days a branch has to call back a detractor
 

@@ -19,7 +19,6 @@ from functools import wraps
 
 from flask import current_app, request
 
-DEFAULTS = {"RATELIMIT_PUBLIC": "60/minute"}
 _PERIODS = {"second": 1, "minute": 60, "hour": 3600, "day": 86400}
 _RULE = re.compile(r"\s*(\d+)\s*(?:/|per)\s*(\d+\s*)?(second|minute|hour|day)s?\s*", re.I)
 _PRUNE_EVERY = 1000  # hits between sweeps of expired keys
@@ -121,7 +120,7 @@ def rate_limited(name: str = "PUBLIC", on_limit=None):
 
 
 def _rule(app, config_key: str) -> Rule | None:
-    raw = app.config.get(config_key, DEFAULTS.get(config_key))
+    raw = app.config.get(config_key)
     cache = app.extensions.setdefault("qms.ratelimit.rules", {})
     if raw not in cache:
         cache[raw] = parse_rule(raw)

@@ -238,21 +238,20 @@ def saved_answers(link: Link) -> tuple[dict, str | None]:
 # transaction, and everything that is not a statement (validation, answer rows, the follow-up
 # reason) is worked out before it starts, so the write lock is held as briefly as possible.
 
-_INV, _RESP, _ANS, _FU = (Invitation.__table__, Response.__table__, Answer.__table__,
-                          FollowUp.__table__)
+_RESP, _ANS, _FU = Response.__table__, Answer.__table__, FollowUp.__table__
 
 
 def _utc(name: str):
     return sa.bindparam(name, type_=UTCDateTime())
 
 
-_OPENED = (sa.update(_INV).where(_INV.c.id == sa.bindparam("iid"), _INV.c.opened_at.is_(None))
+_OPENED = (sa.update(_I).where(_I.c.id == sa.bindparam("iid"), _I.c.opened_at.is_(None))
            .values(opened_at=_utc("now")))
 # The claim: started (and completed) on the condition that nobody completed the link before.
 # RETURNING started_at says whether the link had been started before (a partial save).
-_START = (sa.update(_INV).where(_INV.c.id == sa.bindparam("iid"), _INV.c.completed_at.is_(None))
-          .values(started_at=sa.func.coalesce(_INV.c.started_at, _utc("now")))
-          .returning(_INV.c.started_at))
+_START = (sa.update(_I).where(_I.c.id == sa.bindparam("iid"), _I.c.completed_at.is_(None))
+          .values(started_at=sa.func.coalesce(_I.c.started_at, _utc("now")))
+          .returning(_I.c.started_at))
 _COMPLETE = _START.values(completed_at=_utc("now"))
 _PARTIAL = (sa.select(Response).where(Response.invitation_id == sa.bindparam("iid"))
             .execution_options(populate_existing=True))
@@ -268,6 +267,7 @@ _NEW_FOLLOW_UP = sa.insert(_FU).values(owner_id=_BRANCH_HEAD)
 
 
 def first_opening(link: Link) -> bool:
+    """Whether opening this link now is the first time (and so worth a write)."""
     return link.personal and link.invitation is not None and link.invitation.opened_at is None
 
 
@@ -408,9 +408,3 @@ def create_follow_up(response_id: int, branch_id: int | None, reason: str, *,
         "response_id": response_id, "branch_id": branch_id, "reason": reason, "status": "open",
         "due_at": due_at, "created_at": now or now_utc(), "owner_branch": branch_id})
 
-
-__all__ = [
-    "AlreadyAnswered", "InvalidSubmission", "Link", "LinkNotOpen", "LinkState",
-    "create_follow_up", "follow_up_reason", "mark_opened", "resolve_counter_link",
-    "resolve_personal_link", "save_partial", "saved_answers", "submit_response",
-]
