@@ -33,10 +33,13 @@ def init_app(app) -> None:
     def _http_error(exc: HTTPException):
         code = exc.code or 500
         message = _titles().get(code) or _fallback(code)
+        # keep what the exception says beyond its body (Retry-After, Allow, WWW-Authenticate)
+        headers = [(k, v) for k, v in exc.get_headers() if k.lower() != "content-type"]
         if request.path.startswith("/api/"):
-            return api_error(code, message)
-        template = f"errors/{code}.html" if code in (403, 404, 500) else "errors/generic.html"
-        return render_template(template, code=code, message=message), code
+            resp = api_error(code, message)
+            resp.headers.extend(headers)
+            return resp
+        return render_template("errors/error.html", code=code, message=message), code, headers
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception):
@@ -47,4 +50,4 @@ def init_app(app) -> None:
         message = _titles()[500]
         if request.path.startswith("/api/"):
             return api_error(500, message)
-        return render_template("errors/500.html", code=500, message=message), 500
+        return render_template("errors/error.html", code=500, message=message), 500

@@ -19,6 +19,7 @@ from qms.auth.forms import (
 )
 from qms.auth.services import GrantSpec
 from qms.core import audit
+from qms.core.forms import attach_errors
 from qms.core.permissions import login_required, public, roles_required
 from qms.core.tx import unit_of_work
 from qms.core.urls import safe_next
@@ -137,7 +138,7 @@ def user_new():
                                           grant.region.data or None)],
                         actor=current_user._get_current_object())
             except services.ValidationError as exc:
-                _attach(exc.fields, form, grant)
+                attach_errors(exc.fields, form, grant, aliases={"branch": "branch_code"})
             else:
                 flash(_("User %(email)s created.", email=user.email), "success")
                 return redirect(url_for("auth.user_edit", user_id=user.id))
@@ -162,7 +163,7 @@ def user_edit(user_id: int):
                 if form.password.data:
                     services.set_password(user, form.password.data, actor=actor)
         except services.ValidationError as exc:
-            _attach(exc.fields, form)
+            attach_errors(exc.fields, form, aliases={"branch": "branch_code"})
         else:
             flash(_("Changes saved."), "success")
             return redirect(url_for("auth.user_edit", user_id=user.id))
@@ -211,22 +212,6 @@ def _spec(grant) -> GrantSpec:
     return GrantSpec(grant.role, grant.branch.code if grant.branch else None, grant.region)
 
 
-def _attach(errors: dict, *forms) -> None:
-    for name, message in errors.items():
-        for form in forms:
-            if name in form._fields:
-                form[name].errors.append(str(message))
-                break
-        else:
-            field = "branch_code" if name == "branch" else name
-            for form in forms:
-                if field in form._fields:
-                    form[field].errors.append(str(message))
-                    break
-            else:
-                forms[0].form_errors.append(str(message))
-
-
 @bp.route("/admin/api-tokens", methods=["GET", "POST"])
 @roles_required("admin")
 def api_tokens():
@@ -240,7 +225,7 @@ def api_tokens():
                     branch_code=form.branch_code.data or None,
                     actor=current_user._get_current_object())
         except services.ValidationError as exc:
-            _attach(exc.fields, form)
+            attach_errors(exc.fields, form, aliases={"branch": "branch_code"})
     return render_template("auth/api_tokens.html", form=form, secret=secret,
                            tokens=services.list_api_tokens(), confirm=ConfirmForm())
 

@@ -8,9 +8,9 @@ from flask_login import current_user
 from qms.auth import services as auth_services
 from qms.auth.forms import LocaleForm
 from qms.core.health import check_database
-from qms.core.urls import safe_next
 from qms.core.permissions import login_required, public
 from qms.core.tx import unit_of_work
+from qms.core.urls import safe_next
 from qms.main.navigation import work_for
 
 bp = Blueprint("main", __name__)

@@ -7,6 +7,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from qms.core import audit
+from qms.core.forms import attach_errors
 from qms.core.permissions import get_scoped_or_404, roles_required, route_roles
 from qms.core.tx import unit_of_work
 from qms.org import services
@@ -26,14 +27,6 @@ def _me():
 
 def _page() -> int:
     return request.args.get("page", 1, type=int) or 1
-
-
-def _attach(errors: dict, form) -> None:
-    for name, message in errors.items():
-        if name in form._fields:
-            form[name].errors.append(str(message))
-        else:
-            form.form_errors.append(str(message))
 
 
 @bp.get("/branches")
@@ -66,7 +59,7 @@ def _branch_form(branch):
             with unit_of_work():
                 branch = services.save_branch(form.data, branch)
         except services.OrgValidationError as exc:
-            _attach(exc.fields, form)
+            attach_errors(exc.fields, form)
         else:
             flash(_("Branch %(code)s saved.", code=branch.code), "success")
             return redirect(url_for("org.branch_detail", branch_id=branch.id))
@@ -112,7 +105,7 @@ def _agent_form(agent):
                 agent = services.save_agent(form.data, agent, principal=_me(),
                                             roles=route_roles())
         except services.OrgValidationError as exc:
-            _attach(exc.fields, form)
+            attach_errors(exc.fields, form)
         else:
             flash(_("Agent %(code)s saved.", code=agent.code), "success")
             return redirect(url_for("org.agents", q=agent.code))
@@ -151,7 +144,7 @@ def _customer_form(customer):
             with unit_of_work():
                 customer = services.save_customer(form.data, customer)
         except services.OrgValidationError as exc:
-            _attach(exc.fields, form)
+            attach_errors(exc.fields, form)
         else:
             flash(_("Customer %(ref)s saved.", ref=customer.ref), "success")
             return redirect(url_for("org.customers", q=customer.ref))

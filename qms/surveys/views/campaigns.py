@@ -7,6 +7,7 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from qms.core.forms import attach_errors
 from qms.core.i18n import normalise_locale
 from qms.core.permissions import get_scoped_or_404, public, roles_required, route_roles
 from qms.core.ratelimit import rate_limited
@@ -37,14 +38,6 @@ def _campaign(campaign_id: int) -> Campaign:
     return get_scoped_or_404(Campaign, campaign_id, _me())
 
 
-def _attach(errors: dict, form) -> None:
-    for name, message in errors.items():
-        if name in form._fields:
-            form[name].errors = list(form[name].errors) + [str(message)]
-        else:
-            form.form_errors.append(str(message))
-
-
 @bp.get("/campaigns")
 @roles_required(*STAFF)
 def campaigns():
@@ -64,7 +57,7 @@ def campaign_new():
                 campaign = svc.create_campaign(form.service_data(), actor=_me(),
                                                roles=route_roles())
         except svc.CampaignError as exc:
-            _attach(exc.fields, form)
+            attach_errors(exc.fields, form)
         else:
             flash(_("Campaign %(name)s created.", name=campaign.name), "success")
             return redirect(url_for("surveys.campaign_detail", campaign_id=campaign.id))
@@ -89,7 +82,7 @@ def campaign_edit(campaign_id: int):
                 svc.edit_campaign(campaign, form.service_data(), actor=_me(),
                                   roles=route_roles())
         except svc.CampaignError as exc:
-            _attach(exc.fields, form)
+            attach_errors(exc.fields, form)
         else:
             flash(_("Campaign %(name)s saved.", name=campaign.name), "success")
             return redirect(url_for("surveys.campaign_detail", campaign_id=campaign.id))
@@ -139,7 +132,7 @@ def campaign_audience_upload(campaign_id: int):
         form.form_errors.append(str(exc.fields[""]))
         return _detail(campaign, upload=form, problems=exc.rows, status=400)
     except svc.CampaignError as exc:
-        _attach(exc.fields, form)
+        attach_errors(exc.fields, form)
         return _detail(campaign, upload=form, status=400)
     _flash_audience(result)
     return redirect(url_for("surveys.campaign_detail", campaign_id=campaign.id))
@@ -159,7 +152,7 @@ def campaign_audience_filter(campaign_id: int):
                 region=(form.region.data or "").strip() or None,
                 segment=form.segment.data or None, principal=_me(), roles=route_roles())
     except svc.CampaignError as exc:
-        _attach(exc.fields, form)
+        attach_errors(exc.fields, form)
         return _detail(campaign, audience_filter=form, status=400)
     _flash_audience(result)
     return redirect(url_for("surveys.campaign_detail", campaign_id=campaign.id))
@@ -208,7 +201,7 @@ def campaign_counter(campaign_id: int):
                     campaign, branch_codes=split_codes(form.branch_codes.data),
                     per_agent=form.per_agent.data, principal=_me(), roles=route_roles())
         except svc.CampaignError as exc:
-            _attach(exc.fields, form)
+            attach_errors(exc.fields, form)
         else:
             flash(_("%(n)d counter links created.", n=n), "success")
             return redirect(url_for("surveys.campaign_counter", campaign_id=campaign.id))
