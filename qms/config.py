@@ -51,7 +51,7 @@ class Defaults:
     PROXY_COUNT = 0
 
     MAX_CONTENT_LENGTH = 64 * 1024 * 1024
-    IMPORT_BATCH_SIZE = 2000
+    IMPORT_BATCH_SIZE = 500
 
     SMTP_HOST: str | None = None
     SMTP_PORT = 25
