@@ -57,13 +57,18 @@ def create_app(config: dict | None = None) -> Flask:
 def _import_models() -> None:
     """Every domain's models, so that metadata (and migrations) see all tables."""
     import qms.auth.models  # noqa: F401
+    import qms.complaints.models  # noqa: F401
     import qms.core.audit  # noqa: F401
+    import qms.core.uploads  # noqa: F401
     import qms.org.models  # noqa: F401
     import qms.surveys.models  # noqa: F401
 
 
 def _blueprints():
     from qms.auth.views import bp as auth
+    from qms.complaints.api import bp as complaints_api
+    from qms.complaints.views import bp as complaints
+    from qms.complaints.views import public_bp as complaint_public
     from qms.core.api import bp as core_api
     from qms.main import bp as main
     from qms.org.api import bp as org_api
@@ -72,4 +77,5 @@ def _blueprints():
     from qms.surveys.views import bp as surveys
     from qms.surveys.views import public_bp as respond
 
-    return [main, auth, org, surveys, respond, core_api, org_api, surveys_api]
+    return [main, auth, org, surveys, respond, complaints, complaint_public,
+            core_api, org_api, surveys_api, complaints_api]

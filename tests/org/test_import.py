@@ -12,8 +12,7 @@ from flask_babel import force_locale
 
 from qms.core.tx import unit_of_work
 from qms.extensions import db as _db
-from qms.org import importer
-from qms.org.importer import KINDS, ImportRejected, import_csv
+from qms.org.importer import KINDS, ImportRejected, import_csv, reading
 from qms.org.models import Agent, Branch, Customer
 
 ENCODING_ERROR = "The file is not in the chosen text encoding."
@@ -196,7 +195,7 @@ BAD = {
 @pytest.mark.parametrize("kind", BAD)
 def test_a_file_with_bad_rows_imports_nothing_and_reports_every_bad_row(
         store, monkeypatch, kind, batch_size, chunk):
-    monkeypatch.setattr(importer, "READ_CHUNK", chunk)  # batches read in several steps
+    monkeypatch.setattr(reading, "READ_CHUNK", chunk)  # batches read in several steps
     text, expected, model = BAD[kind]
     before = count(model)
     with force_locale("en"), pytest.raises(ImportRejected) as info:
@@ -224,7 +223,7 @@ def test_bad_rows_after_written_batches_leave_nothing_through_the_unit_of_work(s
 
 @pytest.mark.parametrize("chunk", [1, 2, 500])
 def test_line_numbers_count_physical_lines(store, monkeypatch, chunk):
-    monkeypatch.setattr(importer, "READ_CHUNK", chunk)
+    monkeypatch.setattr(reading, "READ_CHUNK", chunk)
     text = csv_text("ref,name,email,phone,segment,locale,home_branch_code",
                     'C001,"王', '伟",,,,,',              # one record on lines 2-3
                     "",                                   # a blank line is skipped

@@ -1,0 +1,1 @@
+"""Complaint handling: intake to closure against regulatory deadlines, four-eyes, history."""

@@ -1,0 +1,3 @@
+"""actions pages."""
+
+from qms.complaints.views import bp  # noqa: F401

@@ -1,0 +1,3 @@
+"""admin pages."""
+
+from qms.complaints.views import bp  # noqa: F401

@@ -1,0 +1,3 @@
+"""detail pages."""
+
+from qms.complaints.views import bp  # noqa: F401

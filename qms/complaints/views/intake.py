@@ -1,0 +1,3 @@
+"""intake pages."""
+
+from qms.complaints.views import bp  # noqa: F401

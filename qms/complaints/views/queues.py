@@ -1,0 +1,3 @@
+"""queues pages."""
+
+from qms.complaints.views import bp  # noqa: F401

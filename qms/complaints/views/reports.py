@@ -1,0 +1,3 @@
+"""reports pages."""
+
+from qms.complaints.views import bp  # noqa: F401
