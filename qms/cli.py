@@ -171,3 +171,7 @@ def init_app(app) -> None:
     app.cli.add_command(demo_command)
     app.cli.add_command(scheduler_command)
     app.cli.add_command(jobs_cli)
+
+    from qms.surveys.cli import surveys_cli
+
+    app.cli.add_command(surveys_cli)

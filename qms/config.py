@@ -74,6 +74,10 @@ class Defaults:
     SURVEY_MIN_SAMPLE = 10      # below it a KPI shows "insufficient data"
     FOLLOWUP_DUE_DAYS = 3       # days a branch has to call back a detractor
 
+    # Complaint deadlines: the installation's policy (CN_NFRA_2020, UK_FCA_DISP, US_CFPB or the
+    # code of a custom policy saved by an administrator).
+    COMPLAINT_SLA_POLICY = "CN_NFRA_2020"
+
     SCHEDULER_ENABLED = True
 
 

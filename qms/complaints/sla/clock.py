@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import calendar
-from datetime import date, datetime, time, timedelta, tzinfo
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from qms.complaints.sla import workdays
@@ -62,19 +62,23 @@ def add_months(day: date, months: int) -> date:
     return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
 
 
+# unit -> (policy, start, n) -> the n-th day after start in that unit
+_STEPS = {
+    CALENDAR_DAYS: lambda policy, start, n: start + timedelta(days=n),
+    WEEKS: lambda policy, start, n: start + timedelta(weeks=n),
+    MONTHS: lambda policy, start, n: add_months(start, n),
+    BUSINESS_DAYS: lambda policy, start, n: workdays.add_working_days(
+        policy.country, policy.subdiv, start, n),
+}
+
+
 def _count(policy: Policy, milestone: Milestone, start: date) -> date:
     """`start` is the day of the event; like every limit here it is not itself counted."""
-    n = milestone.count
-    if milestone.unit == CALENDAR_DAYS:
-        due = start + timedelta(days=n)
-    elif milestone.unit == WEEKS:
-        due = start + timedelta(weeks=n)
-    elif milestone.unit == MONTHS:
-        due = add_months(start, n)
-    elif milestone.unit == BUSINESS_DAYS:
-        due = workdays.add_working_days(policy.country, policy.subdiv, start, n)
-    else:  # policy_from_dict refuses these; a hand-built Policy might not
-        raise ValueError(f"unknown unit {milestone.unit!r}")
+    try:
+        step = _STEPS[milestone.unit]
+    except KeyError:  # policy_from_dict refuses these; a hand-built Policy might not
+        raise ValueError(f"unknown unit {milestone.unit!r}") from None
+    due = step(policy, start, milestone.count)
     if milestone.roll_forward:
         due = workdays.roll_forward(policy.country, policy.subdiv, due)
     return due
@@ -167,9 +171,11 @@ def elapsed_fraction(start: datetime, due: date, now: datetime, tz: Zone) -> flo
     The allowed time runs from `start` to the end of the due day in `tz`; the result is 0 before
     the start and goes above 1 once the deadline has passed.
     """
-    _aware("start", start)
-    _aware("now", now)
-    allowed = end_of_day(due, tz) - start
+    # In UTC: Python subtracts two datetimes of the same zone on the wall clock, which would
+    # make a DST change inside the period an hour too short or too long.
+    start = _aware("start", start).astimezone(UTC)
+    now = _aware("now", now).astimezone(UTC)
+    allowed = end_of_day(due, tz).astimezone(UTC) - start
     if allowed <= timedelta(0):
         return 1.0 if now >= start else 0.0
     return max(0.0, (now - start) / allowed)

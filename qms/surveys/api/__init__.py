@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("surveys_api", __name__, url_prefix="/api/v1")
 
-from qms.surveys.api import invitations, results  # noqa: E402,F401
+from qms.surveys.api import bounces, invitations, results  # noqa: E402,F401
