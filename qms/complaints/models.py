@@ -75,6 +75,7 @@ class Complaint(db.Model):
     redress_amount: Mapped[Decimal | None] = mapped_column(sa.Numeric(14, 2))
     decision_reasons: Mapped[str | None] = mapped_column(sa.Text)
     decision_basis: Mapped[str | None] = mapped_column(sa.Text)
+    decision_findings: Mapped[str | None] = mapped_column(sa.Text)  # what was verified (CN)
     remedies: Mapped[str | None] = mapped_column(sa.Text)
     decision_maker_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
     approved_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))

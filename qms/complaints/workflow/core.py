@@ -190,8 +190,9 @@ def restarted_at(complaint: Complaint) -> datetime | None:
     return None
 
 
-def deadline_milestone(complaint: Complaint, policy: sla.Policy) -> str:
-    if complaint.status in REVIEW_STATES and "review_decision" in policy.milestones \
+def deadline_milestone(complaint: Complaint, policy: sla.Policy, status: str | None = None) -> str:
+    status = status or complaint.status
+    if status in REVIEW_STATES and "review_decision" in policy.milestones \
             and complaint.review_requested_at is not None:
         return "review_decision"
     names = tiers(policy)
@@ -205,21 +206,26 @@ def clock_start(complaint: Complaint) -> datetime:
     return complaint.clock_started_at or complaint.received_at
 
 
-def refresh_deadline(complaint: Complaint, now: datetime | None = None) -> date:
-    """Set complaint.due_on from its policy, extension level, finished pauses, clock start
-    (restarted on new facts) and the branch's time zone; return it. Records no event: callers
-    put the change in their own event."""
+def compute_due(complaint: Complaint, status: str | None = None) -> date:
+    """The deadline of the complaint in `status` (default: its own) from its policy, extension
+    level, finished pauses, clock start (restarted on new facts) and the branch's zone."""
     policy = policy_for(complaint)
-    if not complaint.policy_code:
-        complaint.policy_code = policy.code
-    if complaint.clock_started_at is None:
-        complaint.clock_started_at = complaint.received_at
     restart = restarted_at(complaint) if policy.restart_on_new_facts else None
-    complaint.due_on = sla.due_date(
-        policy, deadline_milestone(complaint, policy), complaint.received_at,
+    return sla.due_date(
+        policy, deadline_milestone(complaint, policy, status), complaint.received_at,
         tz=zone_of(complaint, policy), paused_days=complaint.paused_days or 0,
         restarted_at=restart, decided_at=complaint.response_issued_at,
         applied_at=complaint.review_requested_at)
+
+
+def refresh_deadline(complaint: Complaint, now: datetime | None = None) -> date:
+    """Set complaint.due_on (see compute_due) and return it. Records no event: callers put the
+    change in their own event (intake calls this when it creates the complaint)."""
+    if not complaint.policy_code:
+        complaint.policy_code = policy_for(complaint).code
+    if complaint.clock_started_at is None:
+        complaint.clock_started_at = complaint.received_at
+    complaint.due_on = compute_due(complaint)
     return complaint.due_on
 
 
@@ -269,3 +275,69 @@ def check_code(axis: str, value: str | None, field: str, *, required: bool) -> s
     if known:
         require(value in {c.code for c in known}, _l("Not a code of this list."), field)
     return value
+
+
+# -- the actions a user may take now ----------------------------------------------------------
+
+# name -> guard(complaint, user, now): raises WorkflowError when the action is not open to the
+# user now. The services call their guard first, and available_actions() asks every guard, so
+# the panel offers exactly what the services would accept (input aside).
+GUARDS: dict[str, object] = {}
+
+
+def guard(name: str):
+    def decorator(func):
+        if name in GUARDS:
+            raise ValueError(f"guard {name} registered twice")
+        GUARDS[name] = func
+        return func
+
+    return decorator
+
+
+def in_states(complaint: Complaint, states, action) -> None:
+    """Refuse with the state and the action's name unless the complaint is in `states`."""
+    if complaint.status not in {str(s) for s in states}:
+        raise IllegalMove(complaint.status, complaint.status, action)
+
+
+ACTION_LABELS = {
+    "acknowledge": _l("Acknowledge"),
+    "take_ownership": _l("Take ownership"),
+    "assign": _l("Assign handler"),
+    "declare_no_conflict": _l("Declare no conflict of interest"),
+    "triage": _l("Classify"),
+    "start_investigation": _l("Start investigation"),
+    "pause_external": _l("Pause for external appraisal"),
+    "resume": _l("Resume after appraisal"),
+    "request_info": _l("Ask the customer for information"),
+    "info_received": _l("Information received"),
+    "request_extension": _l("Request an extension"),
+    "restart_clock": _l("Restart the clock (new facts)"),
+    "send_holding_response": _l("Send a holding response"),
+    "draft_decision": _l("Draft the decision"),
+    "return_to_investigation": _l("Return to investigation"),
+    "submit_for_approval": _l("Submit for approval"),
+    "issue_decision": _l("Issue the decision"),
+    "decide_approval": _l("Approve or reject"),
+    "summary_resolve": _l("Resolve by summary resolution"),
+    "request_not_accepted": _l("Propose not to accept"),
+    "request_review": _l("Record a review request"),
+    "start_review": _l("Start the review"),
+    "review_decision": _l("Decide the review"),
+    "refer_external": _l("Record an external referral"),
+    "start_redress": _l("Start the redress payment"),
+    "record_redress_paid": _l("Record the redress as paid"),
+    "close": _l("Close"),
+    "withdraw": _l("Withdraw"),
+    "merge": _l("Merge into another complaint"),
+    "reopen": _l("Reopen"),
+}
+
+
+def action_label(name: str):
+    return ACTION_LABELS.get(name, name)
+
+
+def is_staff_handler(user) -> bool:
+    return user is not None and hasattr(user, "grants") and user.has_role(*HANDLER_ROLES)

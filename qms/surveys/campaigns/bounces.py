@@ -25,8 +25,6 @@ STATUS_TYPES = ("message/delivery-status", "message/global-delivery-status")
 ORIGINAL_TYPES = ("message/rfc822", "message/global", "text/rfc822-headers",
                   "message/global-headers")
 RECIPIENT_FIELDS = ("final-recipient", "original-recipient", "action", "status")
-# Actions that say the message was not (or not yet) lost: RFC 3464 section 2.3.3.
-NOT_FAILED = {"delayed", "delivered", "relayed", "expanded"}
 
 ENHANCED_STATUS = re.compile(r"\b([245])\.(\d{1,3})\.(\d{1,3})\b")
 # An SMTP reply with its enhanced status, as plain-text bounces quote it: "550 5.1.1 <a@b>: ..."
@@ -55,13 +53,15 @@ class Bounce:
         if self.action is None and self.status is None:
             return False
         if self.action is not None and self.action != "failed":
-            return False  # delayed, delivered, relayed, expanded
+            return False  # delayed, delivered, relayed, expanded (RFC 3464, 2.3.3)
         return self.status is None or self.status.startswith("5")
 
     @property
     def reason(self) -> str:
-        return self.diagnostic or (f"{self.action or 'failed'} {self.status}" if self.status
-                                   else "bounced")
+        """What the invitation keeps: the remote server's words where the report has them."""
+        if self.diagnostic:
+            return self.diagnostic
+        return f"{self.action or 'failed'} {self.status}" if self.status else "bounced"
 
 
 def parse_dsn(raw: bytes) -> list[Bounce]:
@@ -133,7 +133,7 @@ def record_reported_bounce(data, *, now: datetime | None = None) -> int:
 
 
 def normalise_message_id(value: str | None) -> str | None:
-    """"<id@host>" as Invitation.message_id stores it, from a header value or a bare id."""
+    """The form Invitation.message_id stores, "<id@host>", from a header value or a bare id."""
     if not value:
         return None
     found = MESSAGE_ID.search(value)
