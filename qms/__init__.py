@@ -61,6 +61,7 @@ def _import_models() -> None:
     import qms.core.audit  # noqa: F401
     import qms.core.uploads  # noqa: F401
     import qms.org.models  # noqa: F401
+    import qms.qa.models  # noqa: F401
     import qms.surveys.models  # noqa: F401
 
 
@@ -73,9 +74,11 @@ def _blueprints():
     from qms.main import bp as main
     from qms.org.api import bp as org_api
     from qms.org.views import bp as org
+    from qms.qa.api import bp as qa_api
+    from qms.qa.views import bp as qa
     from qms.surveys.api import bp as surveys_api
     from qms.surveys.views import bp as surveys
     from qms.surveys.views import public_bp as respond
 
     return [main, auth, org, surveys, respond, complaints, complaint_public,
-            core_api, org_api, surveys_api, complaints_api]
+            qa, core_api, org_api, surveys_api, complaints_api, qa_api]

@@ -1,0 +1,1 @@
+"""QA scoring of interactions: rubrics, sampling, evaluations, calibration, disputes."""

@@ -1,0 +1,3 @@
+"""calibration pages."""
+
+from qms.qa.views import bp  # noqa: F401

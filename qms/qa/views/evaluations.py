@@ -1,0 +1,3 @@
+"""evaluations pages."""
+
+from qms.qa.views import bp  # noqa: F401

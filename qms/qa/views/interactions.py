@@ -1,0 +1,3 @@
+"""interactions pages."""
+
+from qms.qa.views import bp  # noqa: F401

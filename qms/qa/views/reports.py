@@ -1,0 +1,3 @@
+"""reports pages."""
+
+from qms.qa.views import bp  # noqa: F401

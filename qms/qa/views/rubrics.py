@@ -1,0 +1,3 @@
+"""rubrics pages."""
+
+from qms.qa.views import bp  # noqa: F401
