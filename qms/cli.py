@@ -175,3 +175,7 @@ def init_app(app) -> None:
     from qms.surveys.cli import surveys_cli
 
     app.cli.add_command(surveys_cli)
+
+    from qms.complaints.cli import complaints_cli
+
+    app.cli.add_command(complaints_cli)

@@ -93,3 +93,20 @@ def survey_reminders(now: datetime) -> int:
     from qms.surveys.campaigns import send_reminders
 
     return send_reminders(now)
+
+
+@job("complaints-escalation", "interval", "Flag complaints at 50/80/100% of their time",
+     hours=1)
+def complaints_escalation(now: datetime) -> int:
+    # commits the flags, then e-mails the handlers and supervisors (once per threshold)
+    from qms.complaints.escalation import run
+
+    return run(now)
+
+
+@job("complaint-letters", "interval", "Send complaint letters left unsent", minutes=5)
+def complaint_letters(now: datetime) -> int:
+    # letters normally go out right after their commit; this picks up what a crash left
+    from qms.complaints.letters import deliver_pending
+
+    return deliver_pending(now=now)

@@ -95,11 +95,11 @@ _PUBLIC_STAGE_OF = {
     S.IN_INVESTIGATION: "investigating", S.PAUSED_EXTERNAL: "investigating",
     S.AWAITING_INFO: "investigating", S.EXTENSION_PENDING: "investigating",
     S.DECISION_DRAFTED: "investigating", S.PENDING_APPROVAL: "investigating",
-    S.REOPENED: "investigating", S.REVIEW_REQUESTED: "investigating",
-    S.REVIEW_IN_PROGRESS: "investigating", S.RESPONSE_ISSUED: "decided",
+    S.REOPENED: "investigating", S.REVIEW_REQUESTED: "decided",
+    S.REVIEW_IN_PROGRESS: "decided", S.RESPONSE_ISSUED: "decided",
     S.SUMMARY_RESOLVED: "decided", S.REDRESS_PENDING: "decided",
-    S.REFERRED_EXTERNAL: "decided", S.CLOSED: "closed", S.WITHDRAWN: "closed",
-    S.NOT_ACCEPTED: "closed", S.MERGED: "closed",
+    S.REFERRED_EXTERNAL: "decided", S.NOT_ACCEPTED: "decided", S.CLOSED: "closed",
+    S.WITHDRAWN: "closed", S.MERGED: "closed",
 }
 PUBLIC_NOTES = {
     S.PAUSED_EXTERNAL: _l("An external appraisal is under way; this time does not count "
@@ -113,6 +113,8 @@ PUBLIC_NOTES = {
     S.NOT_ACCEPTED: _l("We could not accept this complaint; our letter explains why."),
     S.MERGED: _l("This complaint is handled together with another complaint of yours."),
 }
+OUTCOME_LABELS = {"upheld": _l("Upheld"), "partly_upheld": _l("Partly upheld"),
+                  "rejected": _l("Rejected")}
 MESSAGE_LABELS = {
     "acknowledgement": _l("Acknowledgement"),
     "holding": _l("Holding response"),

@@ -517,3 +517,17 @@ def _response_comments(response_id: int) -> list[str]:
     return [t for t in db.session.scalars(sa.select(Answer.text_value).where(
         Answer.response_id == response_id, Answer.text_value.is_not(None))
         .order_by(Answer.id)) if t and t.strip()]
+
+
+def add_attachment(complaint: Complaint, file_storage, *, actor,
+                   now: datetime | None = None) -> uploads.Attachment:
+    """A document that arrives after intake: checked, stored, and recorded in the history.
+    Raises uploads.UploadError (nothing stored)."""
+    checked = uploads.read_upload(file_storage)
+    user = actor if isinstance(actor, User) else None
+    att = uploads.save_upload(checked, "complaint", complaint.id, actor=user,
+                              actor_label=getattr(actor, "name", None))
+    history.record(complaint, "attachment_added", actor=user,
+                   from_status=complaint.status, to_status=complaint.status,
+                   changes={"filename": [None, att.filename]}, now=now)
+    return att

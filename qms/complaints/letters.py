@@ -162,6 +162,7 @@ def _context(complaint: Complaint, kind: str, now: datetime, reason: str | None)
         "signature": workflow.setting("COMPLAINT_LETTER_SIGNATURE")
         or _l("Customer Complaints Team"),
         "status_url": _status_link(complaint),
+        "offer_review": kind == "final" and complaint.review_requested_at is None,
         "review_days": None, "review_by": "", "final_by": "", "summary_by": "",
     }
     if "review_request" in policy.milestones:

@@ -72,6 +72,7 @@ class QueueRow:
     assignee_name: str | None
     days_left: int | None
     overdue: bool
+    due_soon: bool
 
 
 @dataclass(frozen=True)
@@ -216,14 +217,15 @@ def list_queue(queue: str, principal, *, roles=None, filters: Filters | None = N
                       Complaint.due_on, Complaint.received_at, Complaint.id)
             .limit(per_page).offset((page - 1) * per_page))
     running = {str(s) for s in OPEN}
+    soon = int(setting("COMPLAINT_DUE_SOON_DAYS"))
     items = []
     for row in db.session.execute(stmt):
         *values, local = row
         due = values[10]
         days_left = (due - local).days if due is not None and local is not None else None
-        items.append(QueueRow(*values, days_left=days_left,
-                              overdue=values[2] in running and days_left is not None
-                              and days_left < 0))
+        live = values[2] in running and days_left is not None
+        items.append(QueueRow(*values, days_left=days_left, overdue=live and days_left < 0,
+                              due_soon=live and 0 <= days_left <= soon))
     counts = queue_counts(principal, roles=roles, filters=filters, now=now) \
         if with_counts else {}
     return QueuePage(items, total, page, per_page, counts)

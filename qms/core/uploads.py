@@ -138,7 +138,7 @@ def read_upload(file_storage) -> CheckedUpload:
         size += len(chunk)
         if size > limit:
             raise UploadError(_l("The file is larger than %(mb)s MB.",
-                                 mb=_megabytes(limit)), status=413)
+                                 mb=megabytes(limit)), status=413)
         digest.update(chunk)
         chunks.append(chunk)
     data = b"".join(chunks)
@@ -152,7 +152,7 @@ def read_upload(file_storage) -> CheckedUpload:
     return CheckedUpload(data=data, sha256=digest.hexdigest(), mime=mime, filename=filename)
 
 
-def _megabytes(n: int) -> str:
+def megabytes(n: int) -> str:
     mb = n / (1024 * 1024)
     return f"{mb:.0f}" if mb >= 1 else f"{mb:.2f}"
 

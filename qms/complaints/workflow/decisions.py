@@ -289,7 +289,6 @@ def decide_approval(approval: ComplaintApproval, approver, *, approve: bool,
     changes = {"approval": [approval.id, "approved" if approve else "rejected"]}
     if approval.kind == DECISION:
         if approve:
-            complaint.approved_by_id = approver.id
             return _issue(complaint, approver, approver=approver, now=now,
                           kind="decision_approved")
         return transition(complaint, S.DECISION_DRAFTED, actor=approver, approver=approver,
