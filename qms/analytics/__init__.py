@@ -1,1 +1,2 @@
-"""Pure calculations: survey metrics (NPS, CSAT, CES, response rate) and, later, AHP and DEA."""
+"""Pure calculations, no Flask and no database: survey metrics, weighted scoring, inter-rater
+reliability, and (later) AHP and DEA."""
