@@ -175,6 +175,9 @@ def init_app(app) -> None:
     from qms.surveys.cli import surveys_cli
 
     app.cli.add_command(surveys_cli)
+    from qms.qa.cli import qa_cli
+
+    app.cli.add_command(qa_cli)
 
     from qms.complaints.cli import complaints_cli
 

@@ -7,9 +7,11 @@ import random
 import sqlalchemy as sa
 
 from qms.auth.services import GrantSpec, create_user
+from qms.complaints.codes import seed_codes
 from qms.core.db import now_utc
 from qms.extensions import db
 from qms.org.models import Agent, Branch, Customer
+from qms.qa.demo import build_qa_activity
 from qms.surveys.demo import build_survey_activity
 
 
@@ -93,4 +95,6 @@ def build_demo(*, seed: int = 2026, customers: int = 5000) -> list[tuple[str, st
         logins.append((role, email, password))
     db.session.flush()
     build_survey_activity(seed=seed)  # 12 months of campaigns, responses and follow-ups
+    build_qa_activity(seed=seed)  # a year of QA interactions, evaluations, disputes, calibration
+    seed_codes()  # complaint classification code lists (JR/T 0169 axes, root causes)
     return logins

@@ -110,3 +110,11 @@ def complaint_letters(now: datetime) -> int:
     from qms.complaints.letters import deliver_pending
 
     return deliver_pending(now=now)
+
+
+@job("qa-queues", "cron", "Build QA evaluation queues from the sampling rules", hour=16, minute=30)
+def qa_queues(now: datetime) -> int:
+    # 00:30 in China: yesterday is complete, so a period that ended is topped up to N items
+    from qms.qa.sampling import build_queues
+
+    return build_queues(now)

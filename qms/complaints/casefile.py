@@ -185,7 +185,7 @@ def clock(complaint: Complaint, now: datetime | None = None) -> Clock:
     """The deadlines of the complaint's policy whose start has happened, the one in force,
     days left in the branch's zone, and red/amber/green from the share of time used (amber from
     80 %, red once passed — the escalation thresholds)."""
-    from qms.complaints import workflow
+    from qms.complaints.workflow import core as workflow
 
     now = now or now_utc()
     policy = workflow.policy_for(complaint)
@@ -227,8 +227,8 @@ def timeline(complaint: Complaint, locale: str | None) -> list[TimelineEntry]:
                                      .order_by(ComplaintEvent.seq)))
     ids = {e.actor_id for e in events} | {e.approver_id for e in events}
     ids.discard(None)
-    names = dict(db.session.execute(sa.select(User.id, User.name).where(User.id.in_(ids)))) \
-        if ids else {}
+    names = {uid: name for uid, name in db.session.execute(
+        sa.select(User.id, User.name).where(User.id.in_(ids)))} if ids else {}
     labels = codes.all_labels(locale)
     out = []
     for e in events:

@@ -101,8 +101,8 @@ class CodeError(Exception):
 def seed_codes() -> int:
     """Add the default codes that are missing; existing rows (and their edits) stay as they
     are. Returns how many were added. Safe to run any number of times."""
-    existing = set(db.session.execute(sa.select(ClassificationCode.axis,
-                                                ClassificationCode.code)).tuples())
+    existing = {(axis, code) for axis, code in db.session.execute(
+        sa.select(ClassificationCode.axis, ClassificationCode.code))}
     added = 0
     for sort, (axis, code, hans, hant, en) in enumerate(DEFAULT_CODES, start=1):
         if (axis, code) in existing:

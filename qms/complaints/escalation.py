@@ -77,7 +77,9 @@ def _insert(complaint: Complaint, threshold: int, level: str, user: User | None,
         complaint_id=complaint.id, threshold=threshold, level=level,
         notified_user_id=getattr(user, "id", None), at=now,
     ).on_conflict_do_nothing(index_elements=["complaint_id", "threshold", "level"])
-    return db.session.execute(stmt).rowcount == 1
+    # RETURNING, not rowcount: the ORM's insert path reports no rowcount on PostgreSQL
+    stmt = stmt.returning(ComplaintEscalation.__table__.c.id)
+    return db.session.connection().execute(stmt).first() is not None
 
 
 def _link(complaint: Complaint) -> str:

@@ -34,17 +34,18 @@ class StaffComplaintForm(FlaskForm):
     complainant_email = StringField(_l("E-mail"), validators=_len("complainant_email"))
     complainant_phone = StringField(_l("Phone"), validators=_len("complainant_phone"))
     complainant_locale = SelectField(_l("Language for letters"),
-                                     choices=list(LOCALE_NAMES.items()))
+                                     choices=list(LOCALE_NAMES.items()), default="zh_Hans")
     segment = SelectField(_l("Customer segment"),
-                          choices=[("standard", _l("Standard")), ("vip", _l("VIP"))])
+                          choices=[("standard", _l("Standard")), ("vip", _l("VIP"))],
+                          default="standard")
     representative = StringField(_l("Representative (if someone complains for the customer)"),
                                  validators=_len("representative"))
-    branch_code = SelectField(_l("Branch"), choices=[])
+    branch_code = SelectField(_l("Branch"), choices=[], validate_choice=False)
     agent_code = StringField(_l("Agent involved (code)"), validators=[Optional(), Length(max=32)])
     product = StringField(_l("Product"), validators=_len("product"))
-    channel_code = SelectField(_l("Channel (A)"), choices=[])
-    business_code = SelectField(_l("Business type (B)"), choices=[])
-    cause_code = SelectField(_l("Cause (C)"), choices=[])
+    channel_code = SelectField(_l("Channel (A)"), choices=[], validate_choice=False)
+    business_code = SelectField(_l("Business type (B)"), choices=[], validate_choice=False)
+    cause_code = SelectField(_l("Cause (C)"), choices=[], validate_choice=False)
     severity = SelectField(_l("Severity"), choices=list(SEVERITY_LABELS.items()),
                            default="medium")
     description = TextAreaField(_l("What happened"), validators=_len("description"))
@@ -59,18 +60,16 @@ class StaffComplaintForm(FlaskForm):
 
 
 class PublicComplaintForm(FlaskForm):
-    complainant_name = StringField(_l("Your name"), validators=[
-        InputRequired(), Length(max=LIMITS["complainant_name"])])
+    complainant_name = StringField(_l("Your name"), validators=_len("complainant_name"))
     complainant_email = StringField(_l("E-mail"), validators=_len("complainant_email"))
     complainant_phone = StringField(_l("Phone"), validators=_len("complainant_phone"))
     representative = StringField(_l("If you complain for someone else: their name"),
                                  validators=_len("representative"))
-    branch_code = SelectField(_l("Branch"), choices=[])
+    branch_code = SelectField(_l("Branch"), choices=[], validate_choice=False)
     product = StringField(_l("Product or service"), validators=_len("product"))
-    channel_code = SelectField(_l("Where did it happen?"), choices=[])
-    business_code = SelectField(_l("What is it about?"), choices=[])
-    description = TextAreaField(_l("What happened"), validators=[
-        InputRequired(), Length(max=LIMITS["description"])])
+    channel_code = SelectField(_l("Where did it happen?"), choices=[], validate_choice=False)
+    business_code = SelectField(_l("What is it about?"), choices=[], validate_choice=False)
+    description = TextAreaField(_l("What happened"), validators=_len("description"))
     requested_outcome = TextAreaField(_l("What would you like us to do?"),
                                       validators=_len("requested_outcome"))
     attachments = MultipleFileField(_l("Documents or photos (JPEG, PNG or PDF)"))

@@ -418,17 +418,17 @@ def export_rows(kind: str, f: ReportFilters, principal, *, roles=None, locale: s
     with force_locale(locale):
         if kind == "volumes":
             data = volumes(by, f, principal, roles=roles, locale=locale)
-            return ([str(DIMENSIONS[by]), _("Code"), _("Complaints"), _("Share")],
+            return ([str(DIMENSIONS[by]), _("Code"), _("Number of complaints"), _("Share")],
                     [[r.label, r.key or "", r.count, f"{r.share:.4f}"] for r in data])
         if kind == "pareto":
             data = root_cause_pareto(f, principal, roles=roles, locale=locale)
-            return ([_("Root cause"), _("Code"), _("Complaints"), _("Share"),
+            return ([_("Root cause"), _("Code"), _("Number of complaints"), _("Share"),
                      _("Cumulative share")],
                     [[r.label, r.code, r.count, f"{r.share:.4f}", f"{r.cumulative:.4f}"]
                      for r in data])
         if kind == "overdue":
             data = overdue_list(principal, roles=roles, branch_id=f.branch_id, now=now)
-            return ([_("Reference"), _("Branch"), _("Status"), _("Received (UTC)"),
+            return ([_("Complaint reference"), _("Branch"), _("Status"), _("Received (UTC)"),
                      _("Due on"), _("Days overdue"), _("Assigned to"), _("Priority")],
                     [[r.reference, r.branch_code or "", r.status,
                       r.received_at.isoformat(timespec="seconds"), r.due_on.isoformat(),
@@ -443,7 +443,7 @@ def export_rows(kind: str, f: ReportFilters, principal, *, roles=None, locale: s
                 return labels.get(axis, {}).get(code, code) if code else none
 
             return ([_("Month"), _("Channel code"), _("Channel"), _("Business type code"),
-                     _("Business type"), _("Cause code"), _("Cause"), _("Complaints")],
+                     _("Business type"), _("Cause code"), _("Cause"), _("Number of complaints")],
                     [[table.month, c.channel or "", lab("A", c.channel), c.business or "",
                       lab("B", c.business), c.cause or "", lab("C", c.cause), c.count]
                      for c in table.rows])
@@ -462,7 +462,7 @@ def _complaint_rows(f: ReportFilters, principal, *, roles, locale: str):
                       Complaint.outcome, Complaint.root_cause, Complaint.source)
             .select_from(Complaint).outerjoin(Branch, Branch.id == Complaint.branch_id)
             .where(*conds).order_by(Complaint.received_at, Complaint.id))
-    header = [_("Reference"), _("Received (UTC)"), _("Branch"), _("Channel"),
+    header = [_("Complaint reference"), _("Received (UTC)"), _("Branch"), _("Channel"),
               _("Business type"), _("Cause"), _("Product"), _("Severity"), _("Priority"),
               _("Status"), _("Due on"), _("Closed (UTC)"), _("Outcome"), _("Root cause"),
               _("Source")]

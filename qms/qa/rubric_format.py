@@ -191,36 +191,52 @@ def _key(item: Mapping, seen: set, where: str) -> list[str]:
 def check_definition(definition) -> list[str]:
     """Everything that stops a definition being published, each naming its section or
     criterion; [] when it can be published and scored."""
+    return [message for _key, message in definition_problems(definition)]
+
+
+def problems_by_key(definition) -> dict[str, list[str]]:
+    """check_definition's problems by the key of the section or criterion they are about
+    ("" for the rubric as a whole), so the builder can show each beside its item."""
+    out: dict[str, list[str]] = {}
+    for key, message in definition_problems(definition):
+        out.setdefault(key, []).append(message)
+    return out
+
+
+def definition_problems(definition) -> list[tuple[str, str]]:
+    """(key, problem) pairs: the key of the section or criterion, "" for the whole rubric."""
     if not isinstance(definition, Mapping):
-        return [str(_l("The rubric must be a JSON object."))]
-    problems = _unknown(definition, TOP_PROPERTIES, str(_l("Rubric")))
+        return [("", str(_l("The rubric must be a JSON object.")))]
+    problems = [("", p) for p in _unknown(definition, TOP_PROPERTIES, str(_l("Rubric")))]
     if not isinstance(definition.get("allow_above_100", False), bool):
-        problems.append(str(_l("Rubric: allow_above_100 is true or false.")))
+        problems.append(("", str(_l("Rubric: allow_above_100 is true or false."))))
     secs = definition.get("sections")
     if not isinstance(secs, list) or not secs:
-        return problems + [str(_l("A rubric needs at least one section."))]
+        return problems + [("", str(_l("A rubric needs at least one section.")))]
     seen: set[str] = set()
     for i, s in enumerate(secs):
         problems += _check_section(s, i, seen)
     good = [s for s in secs if isinstance(s, Mapping)]
     scored = [s for s in good if not s.get("bonus")]
     if not scored:
-        problems.append(str(_l("A rubric needs at least one section that is not a bonus.")))
+        problems.append(("", str(_l("A rubric needs at least one section that is not a "
+                                    "bonus."))))
     elif all(_is_number(s.get("weight")) for s in scored):
         total = sum(s["weight"] for s in scored)
         if abs(total - 100) > WEIGHT_TOLERANCE:
-            problems.append(str(_l("The weights of the sections add up to %(sum)s, not 100.",
-                                   sum=score_key(round(total, 2)))))
+            problems.append(("", str(_l("The weights of the sections add up to %(sum)s, not "
+                                        "100.", sum=score_key(round(total, 2))))))
     if not problems:
         # the pure module has the last word on whether it can score this rubric
-        problems += scoring.check_rubric(to_scoring(definition))
+        problems += [("", p) for p in scoring.check_rubric(to_scoring(definition))]
     return problems
 
 
-def _check_section(s, index: int, seen: set) -> list[str]:
+def _check_section(s, index: int, seen: set) -> list[tuple[str, str]]:
     if not isinstance(s, Mapping):
-        return [str(_l("Section %(n)d is not an object.", n=index + 1))]
-    where = str(_l("Section %(key)s", key=s.get("key") or index + 1))
+        return [("", str(_l("Section %(n)d is not an object.", n=index + 1)))]
+    key = str(s.get("key") or "")
+    where = str(_l("Section %(key)s", key=key or index + 1))
     problems = _unknown(s, SECTION_PROPERTIES, where) + _key(s, seen, where)
     problems += _labels(s.get("title"), where, _l("the title"))
     bonus = s.get("bonus", False)
@@ -234,9 +250,11 @@ def _check_section(s, index: int, seen: set) -> list[str]:
     if not isinstance(crits, list) or not crits:
         problems.append(str(_l("%(where)s has no criteria.", where=where)))
         crits = []
+    tagged = [(key, p) for p in problems]
     for j, c in enumerate(crits):
-        problems += _check_criterion(c, where, j, seen, bonus is True)
-    return problems
+        ckey = str(c.get("key") or "") if isinstance(c, Mapping) else ""
+        tagged += [(ckey or key, p) for p in _check_criterion(c, where, j, seen, bonus is True)]
+    return tagged
 
 
 def _check_criterion(c, section_where: str, index: int, seen: set, bonus: bool) -> list[str]:

@@ -1,6 +1,8 @@
 """The workflow: every move of the state machine, reasons, ownership, the clock (pauses,
 extensions, restarts), closure, review, reopening, merging, withdrawal."""
 
+# ruff: noqa: F811  (fixtures imported from the support module are used as arguments)
+
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
@@ -8,6 +10,7 @@ from decimal import Decimal
 
 import pytest
 import sqlalchemy as sa
+from flask_babel import force_locale
 
 from qms.complaints import codes, sla, workflow
 from qms.complaints.models import ComplaintApproval, ComplaintEvent, ComplaintMessage
@@ -86,13 +89,15 @@ def test_a_refused_move_says_which_state_and_which_move(app, people):
     c = new_complaint(people.branch, locale="en")
     with pytest.raises(workflow.IllegalMove) as info:
         workflow.transition(c, "CLOSED", actor=people.handler)
-    text = str(info.value.message)
+    with force_locale("en"):
+        text = str(info.value.message)
     assert "Received" in text and "Closed" in text
     assert isinstance(info.value, workflow.WorkflowError)
     # a service refuses the same way, naming its action
     with pytest.raises(workflow.IllegalMove) as info:
         workflow.close(c, people.handler, root_cause="R01", remediation="x", now=at(1))
-    assert "Close" in str(info.value.message) and "Received" in str(info.value.message)
+    with force_locale("en"):
+        assert "Close" in str(info.value.message) and "Received" in str(info.value.message)
 
 
 @pytest.mark.parametrize("move", sorted((str(a), str(b)) for a, b in REASON_REQUIRED
@@ -195,7 +200,8 @@ def test_a_decision_needs_the_handlers_declaration_of_no_conflict(app, people):
     run(workflow.start_investigation, c, people.handler, now=at(hours=1))
     with pytest.raises(workflow.WorkflowError) as info:
         workflow.draft_decision(c, people.handler, **DECISION, now=at(1))
-    assert "conflict" in str(info.value.message)
+    with force_locale("en"):
+        assert "conflict" in str(info.value.message)
     # someone else cannot declare for the handler, nor draft
     with pytest.raises(workflow.WorkflowError):
         workflow.declare_no_conflict(c, people.checker, now=at(1))
@@ -253,7 +259,8 @@ def test_extensions_recompute_the_deadline_cn_15_30_60_days_rolled_to_a_working_
     for wrong in (people.checker, people.central):  # complaint officers, not head office
         with pytest.raises(workflow.WorkflowError) as info:
             workflow.decide_approval(approval, wrong, approve=True, now=at(20))
-        assert "Administrator" in str(info.value.message) or "管理员" in str(info.value.message)
+        with force_locale("en"):
+            assert "Administrator" in str(info.value.message)
     run(workflow.decide_approval, approval, people.admin, approve=True, now=at(20))
     assert (c.extension_level, c.due_on) == (2, date(2026, 5, 6))
     assert sla.is_working_day("CN", None, c.due_on)
@@ -363,7 +370,8 @@ def test_the_whole_way_to_closure(app, people):
         "RESPONSE_ISSUED", people.checker.id, at(4))
     with pytest.raises(workflow.WorkflowError) as info:  # redress is owed
         workflow.close(c, people.handler, root_cause="R01", remediation="培训", now=at(5))
-    assert "redress" in str(info.value.message).lower()
+    with force_locale("en"):
+        assert "redress" in str(info.value.message).lower()
     run(workflow.start_redress, c, people.handler, now=at(5))
     with pytest.raises(workflow.WorkflowError) as info:
         workflow.record_redress_paid(c, people.handler, paid_at=at(6), root_cause=None,
@@ -377,7 +385,7 @@ def test_the_whole_way_to_closure(app, people):
         remediation="对柜员开展服务规范培训", now=at(6))
     assert (c.status, c.redress_paid_at, c.closed_by_id) == ("CLOSED", at(6), people.handler.id)
     assert c.owner_id == people.handler.id
-    assert [e.to_status for e in events(c) if e.from_status != e.to_status] == [
+    assert [e.to_status for e in events(c)[1:] if e.from_status != e.to_status] == [
         "ACKNOWLEDGED", "TRIAGED", "IN_INVESTIGATION", "DECISION_DRAFTED",
         "PENDING_APPROVAL", "RESPONSE_ISSUED", "REDRESS_PENDING", "CLOSED"]
 

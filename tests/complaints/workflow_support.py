@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -49,20 +50,39 @@ def run(service, *args, **kwargs):
     return result
 
 
-@pytest.fixture
-def people(app, make_branch, make_user):
-    branch = make_branch(code="SH01", name="上海分行营业部")
-    other = make_branch(code="BJ01", region="华北", city="北京", name="北京分行")
-    return SimpleNamespace(
+def build_people() -> SimpleNamespace:
+    """Two branches and the cast, in the current app's database."""
+    from qms.auth.services import GrantSpec, create_user
+    from qms.org.models import Branch
+
+    branch = Branch(code="SH01", name="上海分行营业部", region="华东", city="上海")
+    other = Branch(code="BJ01", name="北京分行", region="华北", city="北京")
+    db.session.add_all([branch, other])
+    db.session.flush()
+    n = itertools.count(1)
+
+    def user(role, name, branch_code=None, *more):
+        grants = [GrantSpec(r, branch_code, None) for r in (role, *more)]
+        return create_user(email=f"u{next(n)}-{role}@bank.test", name=name,
+                           password="correct horse battery", grants=grants)
+
+    people = SimpleNamespace(
         branch=branch, other=other,
-        handler=make_user("complaints", branch=branch, name="处理人"),
-        checker=make_user("complaints", branch=branch, name="复核人"),
-        reviewer=make_user("complaints", branch=branch, name="核查人"),
-        central=make_user("complaints", name="总行投诉岗"),
-        admin=make_user("admin", name="总行管理"),
-        head=make_user("branch_head", branch=branch, name="支行长"),
-        outsider=make_user("complaints", branch=other, name="外行"),
+        handler=user("complaints", "处理人", "SH01"),
+        checker=user("complaints", "复核人", "SH01"),
+        reviewer=user("complaints", "核查人", "SH01"),
+        central=user("complaints", "总行投诉岗"),
+        admin=user("admin", "总行管理"),
+        head=user("branch_head", "支行长", "SH01"),
+        outsider=user("complaints", "外行", "BJ01"),
     )
+    db.session.commit()
+    return people
+
+
+@pytest.fixture
+def people(app):
+    return build_people()
 
 
 def to_investigation(c: Complaint, p, now: datetime | None = None) -> Complaint:
@@ -89,3 +109,53 @@ def to_response(c: Complaint, p, now: datetime | None = None, **decision) -> Com
     run(workflow.decide_approval, workflow.pending_approval(c), p.checker, approve=True,
         now=now)
     return c
+
+
+# -- the app with this part's translations ----------------------------------------------------
+
+ROOT = Path(__file__).resolve().parents[2]
+FRAGMENT = "complaints-workflow"
+
+
+@pytest.fixture(scope="session")
+def workflow_catalogues(tmp_path_factory) -> str:
+    """The shipped catalogues with this part's fragment merged in, compiled (until the lead
+    merges qms/translations/fragments into messages.po, after which nothing changes)."""
+    from babel.messages.mofile import write_mo
+    from babel.messages.pofile import read_po
+
+    from qms.config import LOCALES
+
+    out = tmp_path_factory.mktemp("catalogues")
+    translations = ROOT / "qms" / "translations"
+    for locale in LOCALES:
+        with open(translations / locale / "LC_MESSAGES" / "messages.po", "rb") as fh:
+            catalog = read_po(fh, locale=locale)
+        fragment = translations / "fragments" / f"{FRAGMENT}.{locale}.po"
+        if fragment.exists():
+            with open(fragment, "rb") as fh:
+                for message in read_po(fh, locale=locale):
+                    if message.id and message.string:
+                        catalog[message.id] = message
+        target = out / locale / "LC_MESSAGES"
+        target.mkdir(parents=True)
+        with open(target / "messages.mo", "wb") as fh:
+            write_mo(fh, catalog)
+    return str(out)
+
+
+@pytest.fixture(name="app")
+def translated_app(tmp_path, workflow_catalogues):
+    """Import into a test module to replace the `app` fixture there."""
+    from qms.extensions import babel
+    from tests.conftest import app_config, build_app
+
+    app = build_app(app_config(tmp_path, BABEL_TRANSLATION_DIRECTORIES=workflow_catalogues))
+    with app.app_context():
+        # Flask-Babel caches translations on the one Babel object, across apps
+        babel.domain_instance.cache.clear()
+        db.create_all()
+        yield app
+        babel.domain_instance.cache.clear()
+        db.session.remove()
+        db.engine.dispose()

@@ -79,9 +79,11 @@ class AssignForm(ActionForm):
 
 
 class TriageForm(ActionForm):
-    channel_code = SelectField(_l("Channel"), validators=[DataRequired()])
-    business_code = SelectField(_l("Business type"), validators=[DataRequired()])
-    cause_code = SelectField(_l("Cause"), validators=[DataRequired()])
+    # the service checks the codes against the lists (validate_choice=False)
+    channel_code = SelectField(_l("Channel"), validators=[DataRequired()], validate_choice=False)
+    business_code = SelectField(_l("Business type"), validators=[DataRequired()],
+                                validate_choice=False)
+    cause_code = SelectField(_l("Cause"), validators=[DataRequired()], validate_choice=False)
     severity = SelectField(_l("Severity"), choices=list(SEVERITY_LABELS.items()))
     priority = SelectField(_l("Priority"), choices=list(PRIORITY_LABELS.items()))
     product = StringField(_l("Product"), validators=[Optional(), Length(max=100)])
@@ -91,7 +93,7 @@ class TriageForm(ActionForm):
         c = self.complaint
         for axis, field in (("A", self.channel_code), ("B", self.business_code),
                             ("C", self.cause_code)):
-            current = getattr(c, field.name) if c is not None else None
+            current = getattr(c, field.short_name) if c is not None else None
             field.choices = [("", "—")] + codes.choices(axis, _locale(), current=current)
             if c is not None and not field.raw_data:
                 field.data = current or ""
@@ -172,7 +174,7 @@ class _RootCauseMixin:
 
 
 class CloseForm(_RootCauseMixin, ActionForm):
-    root_cause = SelectField(_l("Root cause"), validators=[DataRequired()])
+    root_cause = SelectField(_l("Root cause"), validators=[DataRequired()], validate_choice=False)
     remediation = TextAreaField(_l("Remediation action"),
                                 validators=[DataRequired(), Length(max=TEXT)])
 

@@ -165,7 +165,7 @@ def action_form(name: str, complaint: Complaint, user, formdata=None):
 # -- routes ----------------------------------------------------------------------------------
 
 def _back(complaint: Complaint):
-    return redirect(url_for("complaints.detail", complaint_id=complaint.id), 303)
+    return redirect(url_for("complaints.detail", complaint_id=complaint.id))
 
 
 def _refused(complaint: Complaint, name: str, form, status: int):

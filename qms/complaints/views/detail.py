@@ -45,7 +45,8 @@ def detail(complaint_id: int):
     locale = _locale()
     ids = [i for i in (complaint.owner_id, complaint.assignee_id, complaint.decision_maker_id,
                        complaint.approved_by_id, complaint.closed_by_id) if i]
-    people = dict(db.session.execute(sa.select(User.id, User.name).where(User.id.in_(ids))))
+    people = {uid: name for uid, name in db.session.execute(
+        sa.select(User.id, User.name).where(User.id.in_(ids)))}
     can_handle = _me().has_role(*HANDLERS)
     token = intake.status_token_for(complaint) if can_handle else None
     return render_template(

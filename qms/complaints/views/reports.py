@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import sqlalchemy as sa
-from flask import Response, render_template, request, stream_with_context
+from flask import Response, render_template, request
 from flask_babel import get_locale
 from flask_login import current_user
 
@@ -94,9 +94,10 @@ def reports():
         axis_choices={axis: codes.choices(axis, locale) for axis in ("A", "B", "C")})
 
 
-@bp.get("/reports/<any(complaints, volumes, monthly, overdue, pareto):kind>.csv")
+@bp.get("/reports/<any(complaints, volumes, monthly, overdue, pareto):report>.csv")
 @roles_required(*READERS)
-def reports_csv(kind: str):
+def reports_csv(report: str):
+    kind = report
     me, roles = _me(), route_roles()
     f = _filters()
     locale = request.args.get("lang") if request.args.get("lang") in LOCALES else _locale()
@@ -111,8 +112,8 @@ def reports_csv(kind: str):
                               "by": by if kind == "volumes" else None,
                               "month": month if kind == "monthly" else None})
     stamp = now_utc().strftime("%Y%m%d-%H%M")
-    resp = Response(stream_with_context(svc.to_csv(header, rows)),
-                    mimetype="text/csv; charset=utf-8")
+    # the rows are in memory already (reports are aggregates or one period's complaints)
+    resp = Response("".join(svc.to_csv(header, rows)), mimetype="text/csv; charset=utf-8")
     resp.headers["Content-Disposition"] = f'attachment; filename="complaints-{kind}-{stamp}.csv"'
     resp.headers["Cache-Control"] = "no-store"
     return resp

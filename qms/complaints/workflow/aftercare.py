@@ -271,8 +271,8 @@ def merge(complaint: Complaint, into: Complaint, actor, *, reason: str,
     require(into is not None and into.id != complaint.id,
             _l("Choose another complaint."), "into")
     require(into.status not in (S.MERGED, S.WITHDRAWN),
-            _l("Complaint %(ref)s is %(state)s and takes no merge.", ref=into.reference,
-               state=_l("merged or withdrawn")), "into")
+            _l("Complaint %(ref)s was merged or withdrawn: nothing can be merged into it.",
+               ref=into.reference), "into")
     require(same_complainant(complaint, into),
             _l("Only a complaint of the same customer can be merged."), "into")
     changes: dict = {}

@@ -137,6 +137,7 @@ def declare_no_conflict(complaint: Complaint, actor, *, statement: str | None = 
 def _can_acknowledge(complaint, user, now):
     require_handler(user)
     check(complaint, S.ACKNOWLEDGED, _l("Acknowledge"))
+    in_states(complaint, {S.RECEIVED}, _l("Acknowledge"))
 
 
 def acknowledge(complaint: Complaint, actor, *, now: datetime | None = None):
