@@ -8,15 +8,18 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 import sqlalchemy as sa
+from flask_babel import format_datetime
 from flask_babel import lazy_gettext as _l
 
 from qms.auth.models import User
 from qms.complaints import codes, sla
+from qms.complaints.intake import PRIORITY_LABELS, SEVERITY_LABELS, SOURCE_LABELS
 from qms.complaints.models import Complaint, ComplaintEvent, ComplaintMessage
 from qms.complaints.states import FINAL, LABELS, OPEN, Status
 from qms.core import uploads
 from qms.core.db import now_utc
 from qms.extensions import db
+from qms.org.models import Agent, Branch, Customer
 
 S = Status
 
@@ -49,7 +52,7 @@ EVENT_LABELS = {
 }
 
 FIELD_LABELS = {
-    "reference": _l("Reference"), "branch_id": _l("Branch"), "agent_id": _l("Agent"),
+    "reference": _l("Complaint reference"), "branch_id": _l("Branch"), "agent_id": _l("Agent"),
     "customer_id": _l("Customer"), "channel_code": _l("Channel"),
     "business_code": _l("Business type"), "cause_code": _l("Cause"),
     "severity": _l("Severity"), "priority": _l("Priority"), "segment": _l("Segment"),
@@ -226,17 +229,21 @@ def timeline(complaint: Complaint, locale: str | None) -> list[TimelineEntry]:
                                      .where(ComplaintEvent.complaint_id == complaint.id)
                                      .order_by(ComplaintEvent.seq)))
     ids = {e.actor_id for e in events} | {e.approver_id for e in events}
-    ids.discard(None)
-    names = {uid: name for uid, name in db.session.execute(
-        sa.select(User.id, User.name).where(User.id.in_(ids)))} if ids else {}
-    labels = codes.all_labels(locale)
+    names = _names(User, User.name, ids | _ids_in(events, _USER_FIELDS))
+    lookups = {
+        "labels": codes.all_labels(locale),
+        "users": names,
+        "branch_id": _names(Branch, Branch.code, _ids_in(events, ("branch_id",))),
+        "agent_id": _names(Agent, Agent.code, _ids_in(events, ("agent_id",))),
+        "customer_id": _names(Customer, Customer.ref, _ids_in(events, ("customer_id",))),
+    }
     out = []
     for e in events:
         changes = []
         for fname, pair in (e.changes or {}).items():
             before, after = (pair + [None, None])[:2] if isinstance(pair, list) else (None, pair)
-            changes.append((_label(FIELD_LABELS, fname), _show(fname, before, labels),
-                            _show(fname, after, labels)))
+            changes.append((_label(FIELD_LABELS, fname), _show(fname, before, lookups),
+                            _show(fname, after, lookups)))
         out.append(TimelineEntry(
             seq=e.seq, at=e.at, who=names.get(e.actor_id) or e.actor_label, kind=e.kind,
             label=_label(EVENT_LABELS, e.kind), from_status=e.from_status,
@@ -246,16 +253,57 @@ def timeline(complaint: Complaint, locale: str | None) -> list[TimelineEntry]:
 
 
 _AXIS_FIELDS = {"channel_code": "A", "business_code": "B", "cause_code": "C", "root_cause": "R"}
+_VALUE_LABELS = {
+    "severity": SEVERITY_LABELS, "priority": PRIORITY_LABELS, "source": SOURCE_LABELS,
+    "segment": {"standard": _l("Standard"), "vip": _l("VIP")},
+    "intake_channel": {"staff": _l("Staff form"), "public": _l("Public form"),
+                       "api": _l("API"), "survey": _l("Survey follow-up")},
+    "outcome": OUTCOME_LABELS,
+}
+_USER_FIELDS = ("assignee_id", "owner_id", "decision_maker_id", "approved_by_id",
+                "closed_by_id", "reviewer_id")
 
 
-def _show(field: str, value, labels: dict) -> str:
+def _ids_in(events, fields) -> set[int]:
+    found = set()
+    for e in events:
+        for fname in fields:
+            pair = (e.changes or {}).get(fname)
+            for value in (pair if isinstance(pair, list) else [pair]):
+                if isinstance(value, int) and not isinstance(value, bool):
+                    found.add(value)
+    return found
+
+
+def _names(model, column, ids: set) -> dict:
+    ids = {i for i in ids if i is not None}
+    if not ids:
+        return {}
+    return {i: n for i, n in db.session.execute(sa.select(model.id, column)
+                                                .where(model.id.in_(ids)))}
+
+
+def _show(field: str, value, lookups: dict) -> str:
+    """A recorded value as people read it: codes with labels, names for ids, local times."""
     if value is None or value == "":
         return "—"
     axis = _AXIS_FIELDS.get(field)
     if axis is not None:
-        return f"{value} {labels.get(axis, {}).get(value, '')}".strip()
+        return f"{value} {lookups['labels'].get(axis, {}).get(value, '')}".strip()
+    if field in _USER_FIELDS:
+        return lookups["users"].get(value, str(value))
+    if field in ("branch_id", "agent_id", "customer_id"):
+        return lookups[field].get(value, str(value))
     if field == "status":
         return status_label(value)
+    labels = _VALUE_LABELS.get(field)
+    if labels is not None and value in labels:
+        return str(labels[value])
+    if isinstance(value, str) and field.endswith("_at"):
+        try:
+            return format_datetime(datetime.fromisoformat(value), "short")
+        except ValueError:
+            return value
     return str(value)
 
 

@@ -139,7 +139,7 @@ def create_complaint(data: dict, *, actor=None, actor_label: str | None = None,
     db.session.add(complaint)
     db.session.flush()
     token = assign_status_token(complaint)
-    from qms.complaints import workflow
+    from qms.complaints import workflow  # late: the workflow's letters import this module
 
     workflow.refresh_deadline(complaint, now)
     label = actor_label or _actor_label(actor, via)

@@ -90,10 +90,14 @@ def interactions_by_reference(refs: list[str]) -> tuple[list[int], list[str]]:
 def pick_interactions(*, count: int, channel: str | None, seed: int, until: datetime,
                       days: int = 60, scope: set[int] | None = None) -> list[int]:
     """`count` interactions drawn at random (reproducibly for the seed) from the last `days`
-    days before `until`, of one channel, within the branches in scope."""
+    days before `until`, of one channel, within the branches in scope. Interactions that
+    already have a released evaluation are left out: its score would show graders an answer."""
+    scored = sa.exists().where(Evaluation.interaction_id == Interaction.id,
+                               Evaluation.status.in_(evaluations.RELEASED),
+                               Evaluation.calibration_session_id.is_(None))
     stmt = (sa.select(Interaction.id)
             .where(Interaction.occurred_at >= until - timedelta(days=days),
-                   Interaction.occurred_at < until).order_by(Interaction.id))
+                   Interaction.occurred_at < until, ~scored).order_by(Interaction.id))
     if channel:
         stmt = stmt.where(Interaction.channel == channel)
     if scope is not None:

@@ -118,11 +118,11 @@ def test_a_rejected_decision_goes_back_to_its_maker_with_the_note(app, people):
     run(workflow.submit_for_approval, c, people.handler, now=at(2))
     approval = workflow.pending_approval(c)
     with pytest.raises(workflow.WorkflowError) as info:
-        workflow.decide_approval(approval, people.checker, approve=False, note_text=" ",
+        workflow.decide_approval(approval, people.checker, approve=False, note=" ",
                                  now=at(2))
     assert "note" in info.value.fields
     run(workflow.decide_approval, approval, people.checker, approve=False,
-        note_text="补偿依据不足", now=at(2))
+        note="补偿依据不足", now=at(2))
     assert c.status == "DECISION_DRAFTED"
     ev = db.session.scalars(sa.select(ComplaintEvent).where(
         ComplaintEvent.complaint_id == c.id).order_by(ComplaintEvent.seq.desc())).first()

@@ -221,7 +221,6 @@ def test_a_draft_is_checked(app, people):
         ({"redress_amount": "-1"}, "redress_amount"),
         ({"redress_amount": "abc"}, "redress_amount"),
         ({"outcome": "rejected", "redress_amount": "10"}, "redress_amount"),
-        ({"findings": " "}, "findings"),
         ({"reasons": ""}, "reasons"),
         ({"basis": None}, "basis"),
     ]
@@ -277,7 +276,7 @@ def test_a_rejected_extension_leaves_the_deadline(app, people):
         workflow.decide_approval(approval, people.checker, approve=False, now=at(3))
     assert "note" in info.value.fields
     run(workflow.decide_approval, approval, people.checker, approve=False,
-        note_text="证据已足够", now=at(3))
+        note="证据已足够", now=at(3))
     assert (c.status, c.extension_level, c.due_on) == ("IN_INVESTIGATION", 0, date(2026, 3, 17))
     assert db.session.get(ComplaintApproval, approval.id).status == "rejected"
 
@@ -512,7 +511,7 @@ def test_not_accepted_needs_approval(app, people):
     assert c.status == "PENDING_APPROVAL"
     approval = workflow.pending_approval(c)
     run(workflow.decide_approval, approval, people.checker, approve=False,
-        note_text="属于本行代销业务", now=at(1))
+        note="属于本行代销业务", now=at(1))
     assert c.status == "ACKNOWLEDGED"
     run(workflow.request_not_accepted, c, people.handler, reason="非本行业务", now=at(1))
     run(workflow.decide_approval, workflow.pending_approval(c), people.checker, approve=True,
@@ -539,3 +538,30 @@ def test_available_actions_follow_the_services(app, people):
             "restart_clock"} <= set(names)
     assert "draft_decision" not in workflow.available_actions(c, people.checker, now=at(1))
     assert set(names) <= set(workflow.ACTION_LABELS)
+
+
+def test_services_take_their_arguments_in_the_documented_order(app, people):
+    c = to_investigation(new_complaint(people.branch), people)
+    run(workflow.request_extension, c, people.handler, 1, "复杂", now=at(2))
+    run(workflow.decide_approval, workflow.pending_approval(c), people.checker, True, "同意",
+        now=at(2))
+    assert c.extension_level == 1
+    # a missing required input is a refusal, not a TypeError
+    for service in (workflow.pause_external, workflow.request_info, workflow.withdraw):
+        with pytest.raises(workflow.WorkflowError):
+            service(c, people.handler, now=at(3))
+    first = new_complaint(people.branch, email="a@example.com")
+    repeat = new_complaint(people.branch, email="a@example.com")
+    run(workflow.merge, repeat, people.handler, first, reason="重复", now=at(3))
+    assert repeat.merged_into_id == first.id
+
+
+def test_the_customer_progress_has_no_internal_detail(app, people):
+    c = to_investigation(new_complaint(people.branch), people)
+    progress = workflow.customer_progress(c)
+    assert progress["status"] == "IN_INVESTIGATION" and progress["due_on"] == date(2026, 3, 17)
+    assert [s["key"] for s in progress["steps"] if s["done"]] == ["received", "acknowledged"]
+    assert [s["key"] for s in progress["steps"] if s["current"]] == ["investigating"]
+    assert not {"assignee_id", "owner_id", "reason", "decision_reasons"} & set(progress)
+    run(workflow.pause_external, c, people.handler, reason="鉴定", now=at(3))
+    assert workflow.customer_progress(c)["paused"] is True

@@ -219,3 +219,17 @@ def test_visibility(cal, make_user):
     rows = svc.list_sessions(cal.g1, now=START)
     assert [(r.session.id, r.open, r.mine_done) for r in rows] == [(s.id, True, 0)]
     assert svc.list_sessions(cal.outsider, now=START) == []
+
+
+def test_random_pick_leaves_out_evaluated_interactions(cal):
+    evaluated = make_interaction(cal.agent, when=at(2, 20))
+    add_evaluation(cal.version, cal.agent, interaction=evaluated, submitted_at=at(2, 21),
+                   total=80, scores={"greet": 5, "verify": 2, "explain": 3, "close": 3})
+    fresh = make_interaction(cal.agent, when=at(2, 22))
+    chat = make_interaction(cal.agent, channel="chat", when=at(2, 23))
+    picked = svc.pick_interactions(count=10, channel="call", seed=1, until=START)
+    assert fresh.id in picked and evaluated.id not in picked and chat.id not in picked
+    assert picked == svc.pick_interactions(count=10, channel="call", seed=1, until=START)
+    assert len(svc.pick_interactions(count=1, channel=None, seed=1, until=START)) == 1
+    assert svc.pick_interactions(count=5, channel="call", seed=1, until=START,
+                                 scope=set()) == []

@@ -103,6 +103,18 @@ def test_a_bad_file_imports_nothing_and_lists_every_bad_row(iworld):
     assert stored() == {}
 
 
+def test_links_checked_a_column_at_a_time_or_one_by_one_agree(iworld):
+    ok = ["HTTPS://REC.BANK.TEST/A?x=1#t", "http://rec.bank.test", ""]
+    bad = ["http://[::1/x", "https:///x", "mailto:a@b.test", "http://a b"]
+    rows = [HEADER] + [f"call,U-{n},SH-01,2026-03-01 09:00,,,,{u}" for n, u in enumerate(ok)]
+    load("\n".join(rows) + "\n")
+    assert {i.external_ref: i.media_url for i in stored().values()} == {
+        "U-0": ok[0], "U-1": ok[1], "U-2": None}
+    rows = [HEADER] + [f'call,V-{n},SH-01,2026-03-01 09:00,,,,"{u}"' for n, u in enumerate(bad)]
+    assert [e[:2] for e in rejected("\n".join(rows) + "\n")] == [
+        (n + 2, "media_url") for n in range(len(bad))]
+
+
 def test_errors_across_batches_are_all_reported(iworld):
     rows = [HEADER] + [f"call,R-{n},{'SH-01' if n % 7 else 'XX'},2026-03-01 09:00,,,,"
                        for n in range(1, 30)]

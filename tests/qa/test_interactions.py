@@ -89,6 +89,8 @@ def test_every_bad_field_is_reported_and_nothing_is_stored(iworld):
     ("duration_seconds", 1.5, "whole number"),
     ("duration_seconds", True, "whole number"),
     ("media_url", "ftp://files.bank.test/x", "https://"),
+    ("media_url", "http://[::1/x", "https://"),
+    ("media_url", "https:///no-host", "https://"),
     ("external_ref", "A\nB", "control characters"),
     ("summary", "长" * 4001, "4000"),
 ])

@@ -167,3 +167,15 @@ def test_openapi_describes_the_interaction_endpoints(app, client):
     assert "/interactions/{interaction_id}" in spec["paths"]
     request_schema = spec["components"]["schemas"]["InteractionRequest"]
     assert request_schema["required"] == ["channel", "external_ref", "agent_code", "occurred_at"]
+
+
+def test_access_decisions_are_pinned(app):
+    from qms.core.permissions import Access, permission_table
+
+    table = permission_table(app)
+    reporters = frozenset({"admin", "qa", "branch_head"})
+    assert table["qa_api.create_interaction"] == Access(api=True, roles=reporters)
+    assert table["qa_api.get_interaction"] == Access(api=True, roles=reporters)
+    assert table["qa.interactions"] == table["qa.interaction_detail"] == Access(roles=reporters)
+    for e in ("interaction_new", "interaction_import", "interaction_import_template"):
+        assert table[f"qa.{e}"] == Access(roles=frozenset({"admin", "qa"}))

@@ -325,3 +325,16 @@ def test_csrf_is_required(iworld, published, login):
         "csrf_token": token, "base": base(rubric), "key": "greeting",
         "title-zh_Hans": "问候", "title-zh_Hant": "問候", "title-en": "Hello", "weight": "15"})
     assert resp.status_code == 302 and latest(rubric).number == before + 1
+
+
+def test_access_decisions_are_pinned(app):
+    """Loosening who may build rubrics, or read them, must be a visible change."""
+    from qms.core.permissions import Access, permission_table
+
+    builders = Access(roles=frozenset({"admin", "qa"}))
+    readers = Access(roles=frozenset({"admin", "qa", "branch_head"}))
+    table = permission_table(app)
+    mine = {e: a for e, a in table.items() if e.startswith("qa.rubric")}
+    assert mine == {**{e: builders for e in mine}, "qa.rubrics": readers,
+                    "qa.rubric_version": readers}
+    assert len(mine) == 20

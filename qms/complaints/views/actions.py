@@ -98,12 +98,12 @@ ACTIONS: dict[str, Action] = {
     "pause_external": Action(f.ReasonForm, _reason(workflow.pause_external),
                              _l("The clock is paused; the customer was told.")),
     "resume": Action(f.NoteForm, lambda c, form, me, now: workflow.resume(
-        c, me, note_text=form.note.data, now=now),
+        c, me, note=form.note.data, now=now),
         _l("The clock runs again; the deadline was recomputed.")),
     "request_info": Action(f.ReasonForm, _reason(workflow.request_info),
                            _l("The request was sent to the customer.")),
     "info_received": Action(f.NoteForm, lambda c, form, me, now: workflow.info_received(
-        c, me, note_text=form.note.data, now=now), _l("Back in investigation.")),
+        c, me, note=form.note.data, now=now), _l("Back in investigation.")),
     "request_extension": Action(f.ReasonForm, _reason(workflow.request_extension),
                                 _l("The extension is waiting for approval.")),
     "restart_clock": Action(f.RestartForm, lambda c, form, me, now: workflow.restart_clock(
@@ -219,7 +219,7 @@ def approval_decide(complaint_id: int, approval_id: int):
     try:
         with unit_of_work():
             workflow.decide_approval(approval, me, approve=form.decision.data == "approve",
-                                     note_text=form.note.data, now=now_utc())
+                                     note=form.note.data, now=now_utc())
     except workflow.IllegalMove as exc:
         form.form_errors.append(str(exc.message))
         return _refused(complaint, "decide_approval", form, 409)

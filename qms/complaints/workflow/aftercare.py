@@ -63,13 +63,13 @@ def _can_request_review(complaint, user, now):
             _l("The review had to be requested by %(date)s.", date=end.isoformat()))
 
 
-def request_review(complaint: Complaint, actor, *, reason: str,
-                   applied_at: datetime | None = None, now: datetime | None = None):
+def request_review(complaint: Complaint, actor, reason: str | None = None,
+                   applied_at: datetime | None = None, *, now: datetime | None = None):
     """Record the customer's written application for a review (核查), made within the
     policy's window from the decision; the review's own deadline starts from it."""
     now = now or now_utc()
     _can_request_review(complaint, actor, now)
-    reason = required_text(reason, "reason")
+    reason = (reason or "").strip() or None
     applied_at = applied_at or now
     require(applied_at.tzinfo is not None and complaint.response_issued_at <= applied_at <= now,
             _l("The application date must lie between the decision and today."), "applied_at")
@@ -97,7 +97,7 @@ def _can_start_review(complaint, user, now):
     in_states(complaint, {S.REVIEW_REQUESTED}, _l("Start the review"))
 
 
-def start_review(complaint: Complaint, actor, *, reviewer=None, now: datetime | None = None):
+def start_review(complaint: Complaint, actor, reviewer=None, *, now: datetime | None = None):
     """The review goes to someone who neither made nor approved the decision (the actor if no
     reviewer is named)."""
     now = now or now_utc()
@@ -116,8 +116,9 @@ def _can_decide_review(complaint, user, now):
     require(complaint.reviewer_id == user.id, _l("Only the reviewer decides the review."))
 
 
-def review_decision(complaint: Complaint, actor, *, outcome: str, reasons: str, basis: str,
-                    findings: str, remedies: str | None = None, redress_amount=None,
+def review_decision(complaint: Complaint, actor, outcome: str | None = None,
+                    redress_amount=None, reasons: str | None = None, basis: str | None = None,
+                    remedies: str | None = None, findings: str | None = None, *,
                     now: datetime | None = None):
     """The reviewer's decision replaces the first one (kept in the event) and goes out as a
     new letter."""
@@ -139,8 +140,8 @@ def _can_refer(complaint, user, now):
     check(complaint, S.REFERRED_EXTERNAL, _l("Record an external referral"))
 
 
-def refer_external(complaint: Complaint, actor, *, body: str, reference: str,
-                   now: datetime | None = None):
+def refer_external(complaint: Complaint, actor, body: str | None = None,
+                   reference: str | None = None, *, now: datetime | None = None):
     """The customer took the complaint to the Ombudsman, mediation, arbitration or a court."""
     now = now or now_utc()
     _can_refer(complaint, actor, now)
@@ -160,7 +161,7 @@ def _can_start_redress(complaint, user, now):
         require(redress_owed(complaint), _l("No redress is owed on this decision."))
 
 
-def start_redress(complaint: Complaint, actor, *, amount=None, now: datetime | None = None):
+def start_redress(complaint: Complaint, actor, amount=None, *, now: datetime | None = None):
     """Redress to be paid: the decision's amount, or (after a referral) the amount awarded."""
     now = now or now_utc()
     _can_start_redress(complaint, actor, now)
@@ -189,8 +190,8 @@ def _can_record_paid(complaint, user, now):
     in_states(complaint, {S.REDRESS_PENDING}, _l("Record the redress as paid"))
 
 
-def record_redress_paid(complaint: Complaint, actor, *, paid_at: datetime | None = None,
-                        root_cause: str | None = None, remediation: str | None = None,
+def record_redress_paid(complaint: Complaint, actor, paid_at: datetime | None = None,
+                        root_cause: str | None = None, remediation: str | None = None, *,
                         now: datetime | None = None):
     """REDRESS_PENDING -> CLOSED once paid; like every closure it needs the root cause and the
     remediation action."""
@@ -215,8 +216,8 @@ def _can_close(complaint, user, now):
     require(not redress_owed(complaint), _l("Record the redress payment first."))
 
 
-def close(complaint: Complaint, actor, *, root_cause: str | None, remediation: str | None,
-          now: datetime | None = None):
+def close(complaint: Complaint, actor, root_cause: str | None = None,
+          remediation: str | None = None, *, now: datetime | None = None):
     """Close: refused without a root cause (code list R) and a remediation action."""
     now = now or now_utc()
     _can_close(complaint, actor, now)
@@ -234,7 +235,8 @@ def _can_withdraw(complaint, user, now):
     check(complaint, S.WITHDRAWN, _l("Withdraw"))
 
 
-def withdraw(complaint: Complaint, actor, *, reason: str, now: datetime | None = None):
+def withdraw(complaint: Complaint, actor, reason: str | None = None, *,
+             now: datetime | None = None):
     """The customer withdraws the complaint (the reason says how they told us)."""
     now = now or now_utc()
     _can_withdraw(complaint, actor, now)
@@ -260,11 +262,13 @@ def _can_merge(complaint, user, now):
     check(complaint, S.MERGED, _l("Merge into another complaint"))
 
 
-def merge(complaint: Complaint, into: Complaint, actor, *, reason: str,
+def merge(complaint: Complaint, into: Complaint, actor=None, reason: str | None = None, *,
           now: datetime | None = None):
     """A repeat of the same complaint without new facts joins the original: the repeat is
     MERGED and points at it, both histories say so. (With new facts, restart the original's
-    clock instead.)"""
+    clock instead.) Also takes (complaint, actor, into)."""
+    if not isinstance(into, Complaint) and isinstance(actor, Complaint):
+        into, actor = actor, into
     now = now or now_utc()
     _can_merge(complaint, actor, now)
     reason = required_text(reason, "reason")
@@ -303,7 +307,8 @@ def _can_reopen(complaint, user, now):
                n=int(setting("COMPLAINT_REOPEN_DAYS"))))
 
 
-def reopen(complaint: Complaint, actor, *, reason: str, now: datetime | None = None):
+def reopen(complaint: Complaint, actor, reason: str | None = None, *,
+           now: datetime | None = None):
     """Reopen a closed, summarily resolved or not-accepted complaint within the window."""
     now = now or now_utc()
     _can_reopen(complaint, actor, now)

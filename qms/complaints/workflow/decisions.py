@@ -23,13 +23,15 @@ from qms.complaints.workflow.core import (
     in_states,
     local_date,
     milestone_due,
-    note,
     policy_for,
     require,
     require_handler,
     required_text,
     setting,
     transition,
+)
+from qms.complaints.workflow.core import (
+    note as note_event,
 )
 from qms.complaints.workflow.handling import first_contact, next_tier
 from qms.core.db import now_utc
@@ -78,15 +80,16 @@ def decision_values(outcome, redress_amount, reasons, basis, remedies, findings)
     return {
         "outcome": outcome,
         "redress_amount": amount,
-        "decision_findings": required_text(findings, "findings", TEXT_LIMIT),
+        "decision_findings": (findings or "").strip()[:TEXT_LIMIT] or None,
         "decision_reasons": required_text(reasons, "reasons", TEXT_LIMIT),
         "decision_basis": required_text(basis, "basis", TEXT_LIMIT),
         "remedies": (remedies or "").strip()[:TEXT_LIMIT] or None,
     }
 
 
-def draft_decision(complaint: Complaint, actor, *, outcome: str, redress_amount=None,
-                   reasons: str, basis: str, remedies: str | None = None, findings: str,
+def draft_decision(complaint: Complaint, actor, outcome: str | None = None, redress_amount=None,
+                   reasons: str | None = None, basis: str | None = None,
+                   remedies: str | None = None, findings: str | None = None, *,
                    now: datetime | None = None):
     """The handler (the maker) drafts: outcome, redress, what was verified, reasons, basis,
     remedies. From IN_INVESTIGATION it moves to DECISION_DRAFTED; a draft sent back by the
@@ -101,7 +104,7 @@ def draft_decision(complaint: Complaint, actor, *, outcome: str, redress_amount=
         return transition(complaint, S.DECISION_DRAFTED, actor=actor, kind="decision_drafted",
                           changes=changes, now=now)
     require(bool(changes), _l("Nothing changed."))
-    return note(complaint, "decision_redrafted", actor=actor, changes=changes, now=now)
+    return note_event(complaint, "decision_redrafted", actor=actor, changes=changes, now=now)
 
 
 @guard("return_to_investigation")
@@ -110,7 +113,7 @@ def _can_return(complaint, user, now):
     in_states(complaint, {S.DECISION_DRAFTED}, _l("Return to investigation"))
 
 
-def return_to_investigation(complaint: Complaint, actor, *, reason: str,
+def return_to_investigation(complaint: Complaint, actor, reason: str | None = None, *,
                             now: datetime | None = None):
     now = now or now_utc()
     _can_return(complaint, actor, now)
@@ -232,8 +235,8 @@ def _can_extend(complaint, user, now):
             _l("The time limit cannot be extended any further."))
 
 
-def request_extension(complaint: Complaint, actor, *, reason: str, level: int | None = None,
-                      now: datetime | None = None):
+def request_extension(complaint: Complaint, actor, level: int | None = None,
+                      reason: str | None = None, *, now: datetime | None = None):
     """Ask for the next time-limit tier (CN: 15 -> 30 -> 60 days); the tier says who approves."""
     now = now or now_utc()
     _can_extend(complaint, actor, now)
@@ -254,7 +257,7 @@ def _can_not_accept(complaint, user, now):
     in_states(complaint, BEFORE_INVESTIGATION, _l("Propose not to accept"))
 
 
-def request_not_accepted(complaint: Complaint, actor, *, reason: str,
+def request_not_accepted(complaint: Complaint, actor, reason: str | None = None, *,
                          now: datetime | None = None):
     """Propose that the complaint is not accepted (e.g. not a complaint, not ours); approved
     by a second officer before the customer is told."""
@@ -268,8 +271,8 @@ def request_not_accepted(complaint: Complaint, actor, *, reason: str,
                       changes={"approval": [None, approval.id]}, now=now)
 
 
-def decide_approval(approval: ComplaintApproval, approver, *, approve: bool,
-                    note_text: str | None = None, now: datetime | None = None):
+def decide_approval(approval: ComplaintApproval, approver, approve: bool,
+                    note: str | None = None, *, now: datetime | None = None):
     """The checker approves or rejects (a rejection says why). Never the maker.
 
     decision: approved -> RESPONSE_ISSUED and the decision letter; rejected -> DECISION_DRAFTED.
@@ -282,26 +285,26 @@ def decide_approval(approval: ComplaintApproval, approver, *, approve: bool,
     _can_decide(complaint, approver, now)
     require(pending_approval(complaint).id == approval.id,
             _l("This request has already been decided."))
-    note_text = (note_text or "").strip() or None
-    require(approve or note_text, _l("Say why the request is rejected."), "note")
+    note = (note or "").strip() or None
+    require(approve or note, _l("Say why the request is rejected."), "note")
     apply(approval, {}, status="approved" if approve else "rejected",
-          decided_by_id=approver.id, decided_at=now, note=note_text)
+          decided_by_id=approver.id, decided_at=now, note=note)
     changes = {"approval": [approval.id, "approved" if approve else "rejected"]}
     if approval.kind == DECISION:
         if approve:
             return _issue(complaint, approver, approver=approver, now=now,
                           kind="decision_approved")
         return transition(complaint, S.DECISION_DRAFTED, actor=approver, approver=approver,
-                          kind="decision_rejected", reason=note_text, changes=changes, now=now)
+                          kind="decision_rejected", reason=note, changes=changes, now=now)
     if approval.kind == EXTENSION:
         if not approve:
             return transition(complaint, S.IN_INVESTIGATION, actor=approver, approver=approver,
-                              kind="extension_rejected", reason=note_text, changes=changes,
+                              kind="extension_rejected", reason=note, changes=changes,
                               now=now)
         apply(complaint, changes, extension_level=int(approval.payload["level"]))
         apply(complaint, changes, due_on=compute_due(complaint, S.IN_INVESTIGATION))
         event = transition(complaint, S.IN_INVESTIGATION, actor=approver, approver=approver,
-                           kind="extension_approved", reason=note_text, changes=changes,
+                           kind="extension_approved", reason=note, changes=changes,
                            now=now)
         letters.compose(complaint, "extension", actor=approver, now=now,
                         reason=approval.payload.get("reason"))
@@ -316,7 +319,7 @@ def decide_approval(approval: ComplaintApproval, approver, *, approve: bool,
                         reason=(approval.payload or {}).get("reason"))
         return event
     return transition(complaint, approval.payload["from"], actor=approver, approver=approver,
-                      kind="not_accepted_rejected", reason=note_text, changes=changes, now=now)
+                      kind="not_accepted_rejected", reason=note, changes=changes, now=now)
 
 
 # -- other responses --------------------------------------------------------------------------
@@ -331,7 +334,7 @@ def _can_summary(complaint, user, now):
             _l("The summary resolution period ended on %(date)s.", date=due.isoformat()))
 
 
-def summary_resolve(complaint: Complaint, actor, *, resolution: str,
+def summary_resolve(complaint: Complaint, actor, resolution: str | None = None, *,
                     now: datetime | None = None):
     """UK DISP 1.5: resolved by the third business day after receipt, with a summary
     resolution communication (the customer may still go to the Ombudsman)."""
@@ -359,14 +362,14 @@ def _can_hold(complaint, user, now):
     in_states(complaint, HOLDING_STATES, _l("Send a holding response"))
 
 
-def send_holding_response(complaint: Complaint, actor, *, reason: str,
+def send_holding_response(complaint: Complaint, actor, reason: str | None = None, *,
                           now: datetime | None = None):
     """Tell the customer why the final response is not ready and when to expect it (UK DISP
     1.6.2R(2): with the Ombudsman referral right)."""
     now = now or now_utc()
     _can_hold(complaint, actor, now)
     reason = required_text(reason, "reason")
-    event = note(complaint, "holding_response", actor=actor, reason=reason, now=now)
+    event = note_event(complaint, "holding_response", actor=actor, reason=reason, now=now)
     letters.compose(complaint, "holding", actor=actor, now=now, reason=reason)
     return event
 

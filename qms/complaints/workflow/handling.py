@@ -96,7 +96,7 @@ def _can_assign(complaint, user, now):
     in_states(complaint, HANDLING, _l("Assign handler"))
 
 
-def assign(complaint: Complaint, actor, assignee, *, reason: str | None = None,
+def assign(complaint: Complaint, actor, assignee, reason: str | None = None, *,
            now: datetime | None = None):
     """Give the complaint a handler. The owner stays; without one, the handler becomes it."""
     now = now or now_utc()
@@ -121,7 +121,7 @@ def _can_declare(complaint, user, now):
     require(complaint.conflict_declared_at is None, _l("The handler has already declared."))
 
 
-def declare_no_conflict(complaint: Complaint, actor, *, statement: str | None = None,
+def declare_no_conflict(complaint: Complaint, actor, statement: str | None = None, *,
                         now: datetime | None = None):
     """回避: the handler declares no direct interest in the matter (needed before a decision)."""
     now = now or now_utc()
@@ -162,9 +162,10 @@ def _can_triage(complaint, user, now):
                           S.PAUSED_EXTERNAL, S.REOPENED}, _l("Classify"))
 
 
-def triage(complaint: Complaint, actor, *, channel_code: str | None, business_code: str | None,
-           cause_code: str | None, severity: str | None = None, priority: str | None = None,
-           product: str | None = None, now: datetime | None = None):
+def triage(complaint: Complaint, actor, channel_code: str | None = None,
+           business_code: str | None = None, cause_code: str | None = None,
+           severity: str | None = None, priority: str | None = None,
+           product: str | None = None, *, now: datetime | None = None):
     """Classify on the JR/T 0169 axes (A channel, B business, C cause); from ACKNOWLEDGED this
     is the move to TRIAGED, later a reclassification recorded with what it was before."""
     now = now or now_utc()
@@ -221,7 +222,8 @@ def _can_pause(complaint, user, now):
             _l("The complaint's time limit policy allows no pause."))
 
 
-def pause_external(complaint: Complaint, actor, *, reason: str, now: datetime | None = None):
+def pause_external(complaint: Complaint, actor, reason: str | None = None, *,
+                   now: datetime | None = None):
     """Stop the clock for an external appraisal, testing or assessment; the customer is told."""
     now = now or now_utc()
     _can_pause(complaint, actor, now)
@@ -247,7 +249,7 @@ def _can_resume(complaint, user, now):
     in_states(complaint, {S.PAUSED_EXTERNAL}, _l("Resume after appraisal"))
 
 
-def resume(complaint: Complaint, actor, *, note_text: str | None = None,
+def resume(complaint: Complaint, actor, note: str | None = None, *,
            now: datetime | None = None):
     """Restart the clock after the appraisal: the whole days paused move the deadline."""
     now = now or now_utc()
@@ -259,7 +261,7 @@ def resume(complaint: Complaint, actor, *, note_text: str | None = None,
     if complaint.due_on != before:
         changes["due_on"] = [before, complaint.due_on]
     event = transition(complaint, S.IN_INVESTIGATION, actor=actor, kind="resumed",
-                       reason=(note_text or "").strip() or None, changes=changes, now=now)
+                       reason=(note or "").strip() or None, changes=changes, now=now)
     letters.compose(complaint, "resume", actor=actor, now=now)
     return event
 
@@ -270,7 +272,8 @@ def _can_request_info(complaint, user, now):
     check(complaint, S.AWAITING_INFO, _l("Ask the customer for information"))
 
 
-def request_info(complaint: Complaint, actor, *, reason: str, now: datetime | None = None):
+def request_info(complaint: Complaint, actor, reason: str | None = None, *,
+                 now: datetime | None = None):
     """Ask the customer for what is missing (the request is the letter's text)."""
     now = now or now_utc()
     _can_request_info(complaint, actor, now)
@@ -287,12 +290,12 @@ def _can_info_received(complaint, user, now):
     in_states(complaint, {S.AWAITING_INFO}, _l("Information received"))
 
 
-def info_received(complaint: Complaint, actor, *, note_text: str | None = None,
+def info_received(complaint: Complaint, actor, note: str | None = None, *,
                   now: datetime | None = None):
     now = now or now_utc()
     _can_info_received(complaint, actor, now)
     return transition(complaint, S.IN_INVESTIGATION, actor=actor, kind="info_received",
-                      reason=(note_text or "").strip() or None, now=now)
+                      reason=(note or "").strip() or None, now=now)
 
 
 @guard("restart_clock")
@@ -303,8 +306,8 @@ def _can_restart(complaint, user, now):
             _l("The complaint's time limit policy does not restart the clock on new facts."))
 
 
-def restart_clock(complaint: Complaint, actor, *, new_facts: str, received_at: datetime,
-                  now: datetime | None = None):
+def restart_clock(complaint: Complaint, actor, new_facts: str | None = None,
+                  received_at: datetime | None = None, *, now: datetime | None = None):
     """New facts on the same complaint: the clock restarts from receipt of the new material.
 
     Pauses and extensions belonged to the old clock and start again from zero, and so do the
