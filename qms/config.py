@@ -77,6 +77,13 @@ class Defaults:
     # Complaint deadlines: the installation's policy (CN_NFRA_2020, UK_FCA_DISP, US_CFPB or the
     # code of a custom policy saved by an administrator).
     COMPLAINT_SLA_POLICY = "CN_NFRA_2020"
+    COMPLAINT_ALWAYS_APPROVE = True            # every decision goes to a second person
+    COMPLAINT_APPROVAL_THRESHOLD = "1000"      # redress above this always needs approval
+    COMPLAINT_APPROVER_ROLE = "complaints"
+    COMPLAINT_REOPEN_DAYS = 30
+    COMPLAINT_ESCALATION_THRESHOLDS = (50, 80, 100)   # percent of the allowed time
+    COMPLAINT_OMBUDSMAN_WAIVER = False         # UK: include the time-limit waiver statement
+    COMPLAINT_LETTER_SIGNATURE: str | None = None
 
     SCHEDULER_ENABLED = True
 
