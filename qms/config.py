@@ -84,6 +84,16 @@ class Defaults:
     COMPLAINT_ESCALATION_THRESHOLDS = (50, 80, 100)   # percent of the allowed time
     COMPLAINT_OMBUDSMAN_WAIVER = False         # UK: include the time-limit waiver statement
     COMPLAINT_LETTER_SIGNATURE: str | None = None
+    COMPLAINT_REFERENCE_PREFIX = "CMP"
+    COMPLAINT_REFERENCE_TIMEZONE = "Asia/Shanghai"   # the year in CMP-YYYY-NNNNNN
+    COMPLAINT_MAX_BACKDATE_DAYS = 366
+    COMPLAINT_MAX_ATTACHMENTS = 10
+    COMPLAINT_DUE_SOON_DAYS = 3
+    COMPLAINT_REPORT_TIMEZONE: str | None = None      # None: BABEL_DEFAULT_TIMEZONE
+    RATELIMIT_COMPLAINT = "10/hour"                   # public complaint submissions per address
+
+    UPLOAD_MAX_BYTES = 10 * 1024 * 1024
+    UPLOAD_ALLOWED_TYPES = ("image/jpeg", "image/png", "application/pdf")
 
     SCHEDULER_ENABLED = True
 
