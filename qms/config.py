@@ -95,6 +95,8 @@ class Defaults:
     UPLOAD_MAX_BYTES = 10 * 1024 * 1024
     UPLOAD_ALLOWED_TYPES = ("image/jpeg", "image/png", "application/pdf")
 
+    QA_DISPUTE_DAYS = 14   # an agent may dispute an evaluation this many days after release
+
     SCHEDULER_ENABLED = True
 
 

@@ -1,40 +1,47 @@
-"""Complaint intake: checked input, a unique human reference, the clock from receipt, the first
-event — for the staff form, the public form, the API and survey follow-ups alike.
+"""Complaint intake: checked input, then the complaint, its reference, deadline and first event.
 
-One call is one unit of work: every field is checked (and every attachment read and checked)
-before anything is written, so bad input raises IntakeError with all its field errors and
-stores nothing. The reference comes from a per-year counter row incremented by one atomic
-upsert (INSERT .. ON CONFLICT DO UPDATE .. RETURNING, SQLite 3.35+ and PostgreSQL), which is
-also the intake's first write: on SQLite the write lock is taken there and the rest of the
-transaction only writes, so concurrent intakes queue on the busy timeout instead of failing.
+For the staff form, the public form, the API and survey follow-ups alike. One call is one unit
+of work: every field is checked (and every attachment read and checked) before anything is
+written, so bad input raises IntakeError with all its field errors and stores nothing. The
+reference (qms.complaints.references) is the intake's first write, so that on SQLite concurrent
+intakes queue on the busy timeout instead of failing. The reference counter, the status link
+and the duplicate search live in their own modules and are re-exported here.
 """
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
-from flask import current_app, has_request_context, request
+from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from qms.auth.models import User
 from qms.complaints import codes, history
-from qms.complaints.models import Complaint, ReferenceCounter
-from qms.complaints.states import FINAL, Status
+from qms.complaints.duplicates import duplicates_of, find_duplicates
+from qms.complaints.models import Complaint
+from qms.complaints.references import (
+    REFERENCE_SETTINGS,
+    assign_status_token,
+    find_by_status_token,
+    next_reference,
+    status_token_for,
+    status_url,
+)
+from qms.complaints.states import Status
 from qms.config import LOCALES
 from qms.core import uploads
 from qms.core.db import now_utc
 from qms.core.permissions import branch_scope
-from qms.core.tokens import TOKEN_BYTES, hash_token
 from qms.extensions import db
 from qms.org.models import SEGMENTS, Agent, Branch, Customer
+
+# Moved out, still reachable as intake.<name> (views, letters, the API and tests use them so).
+__reexported__ = (duplicates_of, find_by_status_token, status_token_for, status_url)
 
 VIA = ("staff", "public", "api", "survey")
 SEVERITIES = ("low", "medium", "high", "critical")
@@ -50,9 +57,7 @@ INTAKE_ROLES = frozenset({"admin", "complaints"})
 # Configuration keys with their defaults (the lead adds them to qms/config.py).
 SETTINGS: dict[str, object] = {
     "COMPLAINT_SLA_POLICY": "CN_NFRA_2020",
-    "COMPLAINT_REFERENCE_PREFIX": "CMP",
-    # The zone whose calendar year numbers the references (CMP-2026-...).
-    "COMPLAINT_REFERENCE_TIMEZONE": "Asia/Shanghai",
+    **REFERENCE_SETTINGS,  # prefix and zone of CMP-2026-...
     # How far back a receipt time may lie (a letter found late in a drawer is still a receipt).
     "COMPLAINT_MAX_BACKDATE_DAYS": 366,
     "COMPLAINT_MAX_ATTACHMENTS": 10,
@@ -379,115 +384,6 @@ def _check_files(files, errors: dict) -> list[uploads.CheckedUpload]:
     if problems:
         errors["attachments"] = " ".join(problems)
     return checked
-
-
-# -- duplicates ---------------------------------------------------------------------------------
-
-def find_duplicates(*, customer_id: int | None, email: str | None, phone: str | None,
-                    business_code: str | None, cause_code: str | None,
-                    exclude_id: int | None = None) -> list[Complaint]:
-    """Unfinished complaints of the same person (customer record, else e-mail, else phone) in
-    the same category: the same business type and cause, as far as both are known."""
-    if not business_code and not cause_code:
-        return []
-    if customer_id is not None:
-        who = Complaint.customer_id == customer_id
-    elif email:
-        who = sa.func.lower(Complaint.complainant_email) == email.lower()
-    elif phone:
-        who = Complaint.complainant_phone == phone
-    else:
-        return []
-    conds = [who, Complaint.status.not_in([str(s) for s in FINAL])]
-    if business_code:
-        conds.append(Complaint.business_code == business_code)
-    if cause_code:
-        conds.append(Complaint.cause_code == cause_code)
-    if exclude_id is not None:
-        conds.append(Complaint.id != exclude_id)
-    return list(db.session.scalars(sa.select(Complaint).where(*conds)
-                                   .order_by(Complaint.received_at)))
-
-
-def duplicates_of(complaint: Complaint) -> list[Complaint]:
-    return find_duplicates(customer_id=complaint.customer_id, email=complaint.complainant_email,
-                           phone=complaint.complainant_phone,
-                           business_code=complaint.business_code,
-                           cause_code=complaint.cause_code, exclude_id=complaint.id)
-
-
-# -- references ---------------------------------------------------------------------------------
-
-def next_reference(now: datetime | None = None) -> str:
-    """CMP-2026-000123: the next number of the year, by one atomic upsert of the counter row.
-
-    INSERT .. ON CONFLICT (name, year) DO UPDATE SET value = value + 1 RETURNING value: the
-    first intake of a year creates the row, every other one increments it; the row stays locked
-    until the intake commits, so two intakes never get the same number (and a rolled-back
-    intake gives its number back).
-    """
-    now = now or now_utc()
-    prefix = setting("COMPLAINT_REFERENCE_PREFIX")
-    year = now.astimezone(ZoneInfo(setting("COMPLAINT_REFERENCE_TIMEZONE"))).year
-    table = ReferenceCounter.__table__
-    dialect = db.session.get_bind().dialect.name
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    elif dialect == "sqlite":
-        from sqlalchemy.dialects.sqlite import insert
-    else:  # pragma: no cover - the two supported databases
-        raise RuntimeError(f"no atomic counter for {dialect}")
-    stmt = (insert(table).values(name=prefix, year=year, value=1)
-            .on_conflict_do_update(index_elements=[table.c.name, table.c.year],
-                                   set_={"value": table.c.value + 1})
-            .returning(table.c.value))
-    value = db.session.execute(stmt).scalar_one()
-    return f"{prefix}-{year}-{value:06d}"
-
-
-# -- the private status link --------------------------------------------------------------------
-#
-# The token is derived (HMAC-SHA256 of the complaint id under LINK_TOKEN_KEY, else SECRET_KEY),
-# like the survey links: 192 bits, only its SHA-256 stored, and the acknowledgement or a later
-# letter can print the same link again without the database ever holding it.
-
-def _derive(complaint_id: int) -> str:
-    cfg = current_app.config
-    key = (cfg.get("LINK_TOKEN_KEY") or cfg["SECRET_KEY"]).encode()
-    mac = hmac.new(key, f"qms-complaint-status/{complaint_id}".encode(), hashlib.sha256).digest()
-    return base64.urlsafe_b64encode(mac[:TOKEN_BYTES]).decode().rstrip("=")
-
-
-def assign_status_token(complaint: Complaint) -> str:
-    token = _derive(complaint.id)
-    complaint.status_token_hash = hash_token(token)
-    return token
-
-
-def status_token_for(complaint: Complaint) -> str | None:
-    """The complaint's status token again (for letters); None when the key changed since."""
-    if complaint.status_token_hash is None:
-        return None
-    token = _derive(complaint.id)
-    return token if hmac.compare_digest(hash_token(token), complaint.status_token_hash) else None
-
-
-def status_url(token: str) -> str:
-    base = current_app.config.get("PUBLIC_BASE_URL")
-    if base:
-        root = base.rstrip("/")
-    elif has_request_context():
-        root = request.url_root.rstrip("/")
-    else:
-        root = "http://127.0.0.1:5000"
-    return f"{root}/complaint-status/{token}"
-
-
-def find_by_status_token(token: str) -> Complaint | None:
-    if not token or len(token) > 200:
-        return None
-    return db.session.scalar(sa.select(Complaint).where(
-        Complaint.status_token_hash == hash_token(token)))
 
 
 # -- small helpers ------------------------------------------------------------------------------
