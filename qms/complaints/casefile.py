@@ -117,7 +117,7 @@ PUBLIC_NOTES = {
     S.MERGED: _l("This complaint is handled together with another complaint of yours."),
 }
 OUTCOME_LABELS = {"upheld": _l("Upheld"), "partly_upheld": _l("Partly upheld"),
-                  "rejected": _l("Rejected")}
+                  "rejected": _l("Not upheld")}
 MESSAGE_LABELS = {
     "acknowledgement": _l("Acknowledgement"),
     "holding": _l("Holding response"),

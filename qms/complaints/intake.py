@@ -3,11 +3,9 @@
 For the staff form, the public form, the API and survey follow-ups alike. One call is one unit
 of work: every field is checked (and every attachment read and checked) before anything is
 written, so bad input raises IntakeError with all its field errors and stores nothing. The
-reference (qms.complaints.references) is the intake's first write, so that on SQLite concurrent
-intakes queue on the busy timeout instead of failing. The reference counter, the status link
-and the duplicate search live in their own modules and are re-exported here.
+reference (qms.complaints.references) is the intake's first write: on SQLite the write lock is
+taken there, so concurrent intakes queue on the busy timeout instead of failing.
 """
-
 from __future__ import annotations
 
 import re
@@ -33,6 +31,7 @@ from qms.complaints.references import (
     status_url,
 )
 from qms.complaints.states import Status
+from qms.complaints.survey_intake import follow_up_data
 from qms.config import LOCALES
 from qms.core import uploads
 from qms.core.db import now_utc
@@ -40,8 +39,15 @@ from qms.core.permissions import branch_scope
 from qms.extensions import db
 from qms.org.models import SEGMENTS, Agent, Branch, Customer
 
-# Moved out, still reachable as intake.<name> (views, letters, the API and tests use them so).
-__reexported__ = (duplicates_of, find_by_status_token, status_token_for, status_url)
+# The duplicate search, the reference and the status link live in their own modules; they are
+# re-exported so that `intake.status_url` and the like keep working.
+__all__ = [
+    "CLOCK_SKEW", "INTAKE_ROLES", "LIMITS", "PRIORITY_LABELS", "SETTINGS", "SEVERITIES",
+    "SEVERITY_LABELS", "SOURCES", "SOURCE_LABELS", "VIA", "AlreadyRaised", "IntakeError",
+    "PossibleDuplicate", "add_attachment", "assign_status_token", "create_complaint",
+    "duplicates_of", "find_by_status_token", "find_duplicates", "from_follow_up",
+    "next_reference", "setting", "status_token_for", "status_url",
+]
 
 VIA = ("staff", "public", "api", "survey")
 SEVERITIES = ("low", "medium", "high", "critical")
@@ -166,33 +172,7 @@ def from_follow_up(follow_up, actor, *, now: datetime | None = None) -> tuple[Co
         Complaint.follow_up_id == follow_up.id))
     if existing is not None:
         raise AlreadyRaised(existing)
-    response = follow_up.response
-    invitation = None
-    if response.invitation_id is not None:
-        from qms.surveys.models import Invitation
-
-        invitation = db.session.get(Invitation, response.invitation_id)
-    customer = invitation.customer if invitation is not None else None
-    branch = follow_up.branch or (db.session.get(Branch, response.branch_id)
-                                  if response.branch_id else None)
-    agent = db.session.get(Agent, response.agent_id) if response.agent_id else None
-    comments = _response_comments(response.id)
-    intro = _("Raised from survey follow-up %(id)s (survey answered on %(when)s).",
-              id=follow_up.id, when=(response.completed_at or follow_up.created_at)
-              .astimezone(ZoneInfo(current_app.config["BABEL_DEFAULT_TIMEZONE"]))
-              .strftime("%Y-%m-%d"))
-    data = {
-        "customer_ref": customer.ref if customer is not None else None,
-        "complainant_name": None if customer is not None else _("Anonymous survey respondent"),
-        "complainant_email": None if customer is not None else (
-            invitation.email if invitation is not None else None),
-        "complainant_locale": response.locale,
-        "branch_code": branch.code if branch is not None else None,
-        "agent_code": agent.code if agent is not None else None,
-        "description": "\n\n".join([intro, *comments]),
-        "follow_up_id": follow_up.id,
-    }
-    return create_complaint(data, actor=actor, via="survey", now=now)
+    return create_complaint(follow_up_data(follow_up), actor=actor, via="survey", now=now)
 
 
 # -- checks -------------------------------------------------------------------------------------
@@ -405,14 +385,6 @@ _RECORDED = ("reference", "branch_id", "agent_id", "customer_id", "channel_code"
 def _initial_changes(complaint: Complaint) -> dict:
     return {name: [None, getattr(complaint, name)] for name in _RECORDED
             if getattr(complaint, name) is not None}
-
-
-def _response_comments(response_id: int) -> list[str]:
-    from qms.surveys.models import Answer
-
-    return [t for t in db.session.scalars(sa.select(Answer.text_value).where(
-        Answer.response_id == response_id, Answer.text_value.is_not(None))
-        .order_by(Answer.id)) if t and t.strip()]
 
 
 def add_attachment(complaint: Complaint, file_storage, *, actor,

@@ -149,9 +149,23 @@ def act(page, label: str, done: str, fill=None) -> None:
     box = action_box(page, label)
     if fill is not None:
         fill(box)
-    box.get_by_role("button", name=label, exact=True).click()
-    page.wait_for_load_state()
+    with page.expect_navigation():
+        box.get_by_role("button", name=label, exact=True).click()
+    # a refused action stays on its own page (…/actions/<name>) and says why
+    assert "/actions/" not in page.url and "/approvals/" not in page.url, \
+        page.get_by_role("main").inner_text()
     expect(page.get_by_role("status").filter(has_text=done)).to_be_visible()
+
+
+def state_label(status: str) -> str:
+    """A state's name as the staff pages show it in zh_Hans (the state names have no
+    translation in the catalogues yet: then the English name)."""
+    from flask_babel import force_locale
+
+    from qms.complaints.states import LABELS, Status
+
+    with force_locale("zh_Hans"):
+        return str(LABELS[Status(status)])
 
 
 def offered(page) -> list[str]:
@@ -165,8 +179,7 @@ def test_a_complaint_from_the_public_form_to_an_approved_final_response(
     from playwright.sync_api import expect
 
     from qms.complaints import history
-    from qms.complaints.models import Complaint, ComplaintApproval, ComplaintEvent, \
-        ComplaintMessage
+    from qms.complaints.models import Complaint, ComplaintApproval, ComplaintEvent, ComplaintMessage
     from qms.core.uploads import Attachment
 
     errors: list[str] = []
@@ -201,7 +214,7 @@ def test_a_complaint_from_the_public_form_to_an_approved_final_response(
         private_link = received.locator("code").inner_text()
         assert re.fullmatch(rf"{re.escape(live_server)}/complaint-status/[\w-]+", private_link)
         assert public.locator("html").get_attribute("lang") == "zh-Hans"
-        expect(public.locator("[aria-current=step]")).to_have_text(re.compile(r"^已受理"))
+        expect(public.locator("[aria-current=step]")).to_have_text(re.compile(r"^\s*已受理\s"))
 
         _db.session.expire_all()
         complaint = _db.session.scalar(sa.select(Complaint).where(
@@ -257,7 +270,7 @@ def test_a_complaint_from_the_public_form_to_an_approved_final_response(
 
         # 3. Four eyes: no approval for the maker — not offered, not in A's approval queue,
         # and a forged request is refused with the reason.
-        assert "审批" not in offered(a), offered(a)
+        assert offered(a) and "审批" not in offered(a), offered(a)  # (a holding reply is)
         approval = _db.session.scalar(sa.select(ComplaintApproval).where(
             ComplaintApproval.complaint_id == complaint.id))
         approval_id = approval.id
@@ -287,9 +300,9 @@ def test_a_complaint_from_the_public_form_to_an_approved_final_response(
         expect(box).to_contain_text(OFFICER_A)      # who asked
         expect(box).to_contain_text("退还手续费200元")  # what is to be approved
         act(b, "审批", "已批准。", lambda box: box.get_by_label("批准", exact=True).check())
-        expect(b.get_by_role("heading", level=1)).not_to_contain_text("待审批")
-        assert offered(b) == [] or "审批" not in offered(b)
-        expect(b.locator("#timeline ~ ol")).to_contain_text(f"由 {OFFICER_B} 批准")
+        expect(b.get_by_role("heading", level=1)).to_contain_text(state_label("RESPONSE_ISSUED"))
+        assert "审批" not in offered(b)
+        expect(b.get_by_role("main")).to_contain_text(f"由 {OFFICER_B} 批准")  # the timeline
 
         # 5. Issued, the letter kept in the complainant's language and sent; the history holds.
         _db.session.expire_all()
@@ -336,7 +349,7 @@ def test_a_complaint_from_the_public_form_to_an_approved_final_response(
         public.goto(private_link)
         assert public.locator("html").get_attribute("lang") == "zh-Hans"
         expect(public.get_by_role("heading", level=1)).to_have_text(f"您的投诉 {reference}")
-        expect(public.locator("[aria-current=step]")).to_have_text(re.compile(r"^已答复"))
+        expect(public.locator("[aria-current=step]")).to_have_text(re.compile(r"^\s*已答复\s"))
         expect(public.get_by_role("main")).to_contain_text("我们发给您的函件")
         expect(public.get_by_role("main")).to_contain_text("最终答复")
         text = public.locator("body").inner_text()

@@ -114,7 +114,8 @@ def status(token: str):
     if complaint is None:
         abort(404)
     locale = normalise_locale(request.args.get("lang")) or complaint.complainant_locale
-    progress = casefile.public_progress(complaint, locale)
+    with force_locale(locale):  # the stage names are texts too
+        progress = casefile.public_progress(complaint, locale)
     return _render("complaints/public/status.html", locale, progress=progress,
                    new=request.args.get("new") == "1",
                    status_url=intake.status_url(token), token=token)
