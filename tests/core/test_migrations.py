@@ -69,3 +69,44 @@ def test_flask_db_check_command(tmp_path):
         from qms.extensions import db
 
         db.engine.dispose()
+
+
+def _history_is_append_only_in_the_database(app):
+    """The migration adds triggers: even SQL that bypasses the ORM cannot change an event."""
+    from qms.complaints import history
+    from qms.complaints.models import Complaint
+    from qms.core.db import now_utc
+    from qms.extensions import db
+
+    with app.app_context():
+        upgrade()
+        now = now_utc()
+        c = Complaint(reference="CMP-2026-000001", status="RECEIVED", policy_code="CN_NFRA_2020",
+                      complainant_name="王女士", complainant_locale="zh_Hans",
+                      description="排队太久", received_at=now, clock_started_at=now,
+                      severity="medium", priority="normal", source="direct",
+                      intake_channel="staff", extension_level=0, paused_days=0,
+                      escalated_pct=0, history_length=0)
+        db.session.add(c)
+        db.session.flush()
+        history.record(c, "received", to_status="RECEIVED", now=now)
+        db.session.commit()
+        for sql in ("UPDATE complaint_events SET reason = 'edited'",
+                    "DELETE FROM complaint_events"):
+            with pytest.raises(sa.exc.DatabaseError, match="append-only"):
+                db.session.execute(sa.text(sql))
+            db.session.rollback()
+        assert db.session.scalar(sa.text("SELECT count(*) FROM complaint_events")) == 1
+        db.session.remove()
+        downgrade(revision="base")
+        db.engine.dispose()
+
+
+def test_complaint_history_is_append_only_in_sqlite(tmp_path):
+    _history_is_append_only_in_the_database(create_app(app_config(tmp_path)))
+
+
+@pytest.mark.postgres
+def test_complaint_history_is_append_only_in_postgres(tmp_path, pg_database):
+    _history_is_append_only_in_the_database(
+        create_app(app_config(tmp_path, SQLALCHEMY_DATABASE_URI=pg_database)))
