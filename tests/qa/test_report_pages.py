@@ -143,7 +143,7 @@ def test_blind_pages_before_the_deadline(session_set, client, login):
     # the other grader's page shows their own answer only, the detail page counts only
     page = c.get(url).get_data(as_text=True)
     assert '<option selected value="1">' in page and '<option selected value="3">' not in page
-    detail = c.get(f"/qa/calibration/{session.id}").get_data(as_text=True)
+    detail = c.get(f"/qa/calibration/{session.id}?lang=en").get_data(as_text=True)
     assert "1 of 2" in detail and "Krippendorff" not in detail
     assert c.get(f"/qa/calibration/{session.id}/score/99999").status_code == 404
     # results are nowhere yet
