@@ -202,8 +202,8 @@ def decide_dispute(dispute: Dispute, reviewer, outcome: str, new_answers: Mappin
             old_auto_failed=old["auto_failed"], new_total=evaluation.total))
     evaluation.locked = True
     db.session.flush()
-    notify_agent(evaluation, "dispute_decided",
-                    outcome=str(OUTCOME_LABELS[outcome]), note=text)
+    # the lazy label is rendered in the agent's language by notify_agent
+    notify_agent(evaluation, "dispute_decided", outcome=OUTCOME_LABELS[outcome], note=text)
     return dispute
 
 

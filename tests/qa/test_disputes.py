@@ -59,10 +59,14 @@ def raise_(evaluation, user, criteria=("solve",), comment="客户问题已经解
 
 
 def refused(func, *args, **kw) -> dict:
+    """The refusal's field messages, rendered in English for the assertions."""
+    from flask_babel import force_locale
+
     with pytest.raises(dsp.DisputeError) as exc:
         func(*args, **kw)
     _db.session.rollback()
-    return exc.value.fields
+    with force_locale("en"):
+        return {k: str(v) for k, v in exc.value.fields.items()}
 
 
 def fresh(obj):

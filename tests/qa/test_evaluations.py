@@ -9,6 +9,7 @@ import re
 from datetime import UTC, datetime
 
 import pytest
+from flask_babel import force_locale
 import sqlalchemy as sa
 
 from qms.extensions import db as _db
@@ -65,7 +66,8 @@ def refresh(obj):
 def test_answers_that_the_version_cannot_take(app, qa_world, key, score, message):
     clean, errors = svc.clean_answers(qa_world.version.definition, answers(**{key: score}),
                                       complete=True)
-    assert list(errors) == [f"score-{key}"] and message in str(errors[f"score-{key}"])
+    with force_locale("en"):
+        assert list(errors) == [f"score-{key}"] and message in str(errors[f"score-{key}"])
 
 
 def test_allowed_answers_are_stored_as_numbers(app, qa_world):
@@ -158,7 +160,8 @@ def test_nobody_evaluates_their_own_interaction(app, qa_world, make_user):
     item = make_evaluation(qa_world.version, make_interaction(qa_world.agent_a, at=AT), grader)
     with pytest.raises(svc.EvaluationError) as exc:
         svc.submit_evaluation(item, grader, answers(), "")
-    assert "own" in str(exc.value.fields[""])
+    with force_locale("en"):
+        assert "own" in str(exc.value.fields[""])
 
 
 # -- the pages --------------------------------------------------------------------------------
