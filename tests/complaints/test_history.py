@@ -110,7 +110,7 @@ def _tamper(sql: str, **params) -> None:
     db.session.commit()
 
 
-def _expect_broken(runner, victim, others, word):
+def assert_broken(runner, victim, others, word):
     result = verify(runner)
     assert result.exit_code == 1, result.output
     out = result.output
@@ -126,26 +126,26 @@ def test_verify_names_a_complaint_with_an_edited_event(app, runner, three, colum
     victim = three[1]
     _tamper(f"UPDATE complaint_events SET {column} = {value} "
             "WHERE complaint_id = :c AND seq = 4", c=victim.id)
-    _expect_broken(runner, victim, [three[0], three[2]], "altered")
+    assert_broken(runner, victim, [three[0], three[2]], "altered")
 
 
 def test_verify_names_a_complaint_with_a_deleted_middle_event(app, runner, three):
     victim = three[1]
     _tamper("DELETE FROM complaint_events WHERE complaint_id = :c AND seq = 3", c=victim.id)
-    _expect_broken(runner, victim, [three[0], three[2]], "removed")
+    assert_broken(runner, victim, [three[0], three[2]], "removed")
 
 
 def test_verify_names_a_complaint_whose_tail_was_cut(app, runner, three):
     victim = three[1]
     _tamper("DELETE FROM complaint_events WHERE complaint_id = :c AND seq = "
             "(SELECT MAX(seq) FROM complaint_events WHERE complaint_id = :c)", c=victim.id)
-    _expect_broken(runner, victim, [three[0], three[2]], "cut")
+    assert_broken(runner, victim, [three[0], three[2]], "cut")
 
 
 def test_verify_names_a_complaint_whose_whole_history_was_deleted(app, runner, three):
     victim = three[2]
     _tamper("DELETE FROM complaint_events WHERE complaint_id = :c", c=victim.id)
-    _expect_broken(runner, victim, three[:2], "cut")
+    assert_broken(runner, victim, three[:2], "cut")
 
 
 def test_verify_names_a_complaint_with_a_reordered_chain(app, runner, three):
@@ -157,7 +157,7 @@ def test_verify_names_a_complaint_with_a_reordered_chain(app, runner, three):
             c=victim.id)
     _tamper("UPDATE complaint_events SET seq = 3 WHERE complaint_id = :c AND seq = -1",
             c=victim.id)
-    _expect_broken(runner, victim, [three[0], three[2]], "does not follow")
+    assert_broken(runner, victim, [three[0], three[2]], "does not follow")
 
 
 def test_verify_names_every_broken_complaint(app, runner, three):

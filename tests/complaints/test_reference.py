@@ -98,7 +98,7 @@ def _concurrent_intakes(app) -> tuple[list[str], list[BaseException]]:
     return refs, errors
 
 
-def _check_unique(refs: list[str], errors: list[BaseException]) -> None:
+def assert_unique(refs: list[str], errors: list[BaseException]) -> None:
     assert not errors, errors
     assert len(refs) == THREADS
     assert sorted(refs) == [f"CMP-2026-{n:06d}" for n in range(1, THREADS + 1)]
@@ -113,7 +113,7 @@ def test_unique_under_concurrency_on_a_sqlite_file(app):
     _setup()
     db.session.remove()
     refs, errors = _concurrent_intakes(app)
-    _check_unique(refs, errors)
+    assert_unique(refs, errors)
 
 
 @pytest.mark.postgres
@@ -121,4 +121,4 @@ def test_unique_under_concurrency_on_postgresql(pg_app):
     _setup()
     db.session.remove()
     refs, errors = _concurrent_intakes(pg_app)
-    _check_unique(refs, errors)
+    assert_unique(refs, errors)

@@ -92,7 +92,7 @@ def head_of(branch):
 F = reports.ReportFilters(period=PERIOD)
 
 
-def check_hand_computed(d) -> None:
+def assert_hand_computed(d) -> None:
     who = everyone()
     vol = {by: [(r.key, r.count) for r in reports.volumes(by, F, who, locale="en")]
            for by in reports.DIMENSIONS}
@@ -144,12 +144,12 @@ def check_hand_computed(d) -> None:
 
 
 def test_hand_computed_set_on_sqlite(app):
-    check_hand_computed(build())
+    assert_hand_computed(build())
 
 
 @pytest.mark.postgres
 def test_hand_computed_set_on_postgresql(pg_app):
-    check_hand_computed(build())
+    assert_hand_computed(build())
 
 
 def test_filters_narrow_the_figures(app):

@@ -9,8 +9,8 @@ import re
 from datetime import UTC, datetime
 
 import pytest
-from flask_babel import force_locale
 import sqlalchemy as sa
+from flask_babel import force_locale
 
 from qms.extensions import db as _db
 from qms.qa import evaluations as svc
