@@ -40,7 +40,7 @@ catalogs: $(VENV)/.installed
 
 # Refresh the catalogues after adding or changing strings (then translate the new entries).
 extract: $(VENV)/.installed
-	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext --sort-by-file --no-wrap -o qms/translations/messages.pot .
+	$(BIN)/pybabel extract -F qms/translations/babel.cfg -k _l -k lazy_gettext --sort-by-file --no-wrap -o qms/translations/messages.pot .
 	$(BIN)/pybabel update -N --no-wrap -i qms/translations/messages.pot -d qms/translations
 
 db: $(VENV)/.installed

@@ -52,8 +52,8 @@ def stray_percent(text: str) -> bool:
 @pytest.fixture(scope="module")
 def source_messages() -> Catalog:
     """Every translatable string in the current source, extracted as `make extract` does."""
-    with open(ROOT / "babel.cfg", encoding="utf-8") as fh:
-        method_map, options_map = parse_mapping_cfg(fh, filename=str(ROOT / "babel.cfg"))
+    with open(ROOT / "qms" / "translations" / "babel.cfg", encoding="utf-8") as fh:
+        method_map, options_map = parse_mapping_cfg(fh, filename=str(ROOT / "qms" / "translations" / "babel.cfg"))
     catalog = Catalog()
     for filename, lineno, message, _comments, context in extract_from_dir(
             ROOT, method_map, options_map, keywords=KEYWORDS):
