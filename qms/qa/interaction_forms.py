@@ -11,8 +11,9 @@ from qms.qa.models import CHANNELS
 
 
 def channel_labels() -> dict:
-    return {"call": _l("Call"), "branch_visit": _l("Branch visit"), "chat": _l("Chat"),
-            "email": _l("E-mail")}
+    from qms.qa.evaluations import CHANNEL_LABELS
+
+    return dict(CHANNEL_LABELS)
 
 
 class InteractionForm(FlaskForm):

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 
 from qms.auth.models import RoleGrant, User
+from qms.core.daterange import read_range
 from qms.core.permissions import branch_scope
 from qms.extensions import db
 from qms.org.models import Agent, Branch
@@ -22,8 +22,6 @@ from qms.qa.models import CHANNELS, Rubric
 from qms.qa.reports import ReportFilters
 
 WIDE_ROLES = frozenset({"admin", "qa", "branch_head"})
-CHANNEL_LABELS = {"call": _l("Call"), "branch_visit": _l("Branch visit"), "chat": _l("Chat"),
-                  "email": _l("E-mail")}
 
 
 class OutOfScope(LookupError):
@@ -63,17 +61,6 @@ def reader_scope(principal, roles=None) -> ReaderScope:
     scope = branch_scope(principal, {"agent"})
     return ReaderScope(None if scope is None else frozenset(scope),
                        getattr(principal, "agent_id", None) or 0)
-
-
-def _when(raw: str, *, end: bool) -> datetime:
-    """A date (a whole UTC day; `to` includes it) or an ISO datetime (naive = UTC)."""
-    try:
-        d = date.fromisoformat(raw)
-    except ValueError:
-        moment = datetime.fromisoformat(raw)
-        return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-    start = datetime(d.year, d.month, d.day, tzinfo=UTC)
-    return start + timedelta(days=1) if end else start
 
 
 def parse_report_filters(params: Mapping[str, str], principal, roles=None) -> ReportFilters:
@@ -119,14 +106,7 @@ def parse_report_filters(params: Mapping[str, str], principal, roles=None) -> Re
         if raw not in CHANNELS:
             errors["channel"] = str(_l("Choose a channel from the list."))
         kw["channel"] = raw
-    for name, end in (("from", False), ("to", True)):
-        if raw := arg(name):
-            try:
-                kw["end" if end else "start"] = _when(raw, end=end)
-            except ValueError:
-                errors[name] = str(_l("Enter a date as YYYY-MM-DD."))
-    if not errors and kw.get("start") and kw.get("end") and kw["start"] >= kw["end"]:
-        errors["to"] = str(_l("The end of the period comes before its start."))
+    read_range(arg, kw, errors)
     if errors:
         raise FilterError(errors)
     return ReportFilters(scope=scope, only_agent_id=rs.only_agent_id, **kw)

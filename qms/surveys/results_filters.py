@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 
+from qms.core.daterange import read_range
 from qms.core.permissions import branch_scope
 from qms.extensions import db
 from qms.org.models import Agent, Branch
@@ -20,17 +20,6 @@ from qms.surveys.models import Campaign, Survey, SurveyKind, SurveyVersion
 from qms.surveys.results import CHANNEL_LABELS, SEGMENT_LABELS, FilterError, Filters, OutOfScope
 
 # -- reading filters ---------------------------------------------------------------------------
-
-def _when(raw: str, *, end: bool) -> datetime:
-    """A date (a whole UTC day; `to` includes it) or an ISO datetime (naive = UTC)."""
-    try:
-        d = date.fromisoformat(raw)
-    except ValueError:
-        moment = datetime.fromisoformat(raw)
-        return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-    start = datetime(d.year, d.month, d.day, tzinfo=UTC)
-    return start + timedelta(days=1) if end else start
-
 
 def parse_filters(survey_id: int, params: Mapping[str, str], principal,
                   roles=None) -> Filters:
@@ -84,14 +73,7 @@ def parse_filters(survey_id: int, params: Mapping[str, str], principal,
         if raw not in CHANNEL_LABELS:
             errors["channel"] = str(_l("Choose a channel from the list."))
         kw["channel"] = raw
-    for name, end in (("from", False), ("to", True)):
-        if raw := arg(name):
-            try:
-                kw["end" if end else "start"] = _when(raw, end=end)
-            except ValueError:
-                errors[name] = str(_l("Enter a date as YYYY-MM-DD."))
-    if not errors and kw.get("start") and kw.get("end") and kw["start"] >= kw["end"]:
-        errors["to"] = str(_l("The end of the period comes before its start."))
+    read_range(arg, kw, errors)
     if errors:
         raise FilterError(errors)
     return Filters(survey_id=survey_id, scope=scope, **kw)

@@ -35,7 +35,7 @@ def test_single_head(tmp_path):
         assert len(script.get_heads()) == 1
 
 
-def _upgrade_and_check(app):
+def assert_upgrades_cleanly(app):
     from qms.extensions import db
 
     with app.app_context():
@@ -51,12 +51,12 @@ def _upgrade_and_check(app):
 
 
 def test_upgrade_empty_sqlite_to_head_without_drift(tmp_path):
-    _upgrade_and_check(create_app(app_config(tmp_path)))
+    assert_upgrades_cleanly(create_app(app_config(tmp_path)))
 
 
 @pytest.mark.postgres
 def test_upgrade_empty_postgres_to_head_without_drift(tmp_path, pg_database):
-    _upgrade_and_check(create_app(app_config(tmp_path, SQLALCHEMY_DATABASE_URI=pg_database)))
+    assert_upgrades_cleanly(create_app(app_config(tmp_path, SQLALCHEMY_DATABASE_URI=pg_database)))
 
 
 def test_flask_db_check_command(tmp_path):
@@ -71,7 +71,7 @@ def test_flask_db_check_command(tmp_path):
         db.engine.dispose()
 
 
-def _history_is_append_only_in_the_database(app):
+def assert_history_is_append_only(app):
     """The migration adds triggers: even SQL that bypasses the ORM cannot change an event."""
     from qms.complaints import history
     from qms.complaints.models import Complaint
@@ -103,10 +103,10 @@ def _history_is_append_only_in_the_database(app):
 
 
 def test_complaint_history_is_append_only_in_sqlite(tmp_path):
-    _history_is_append_only_in_the_database(create_app(app_config(tmp_path)))
+    assert_history_is_append_only(create_app(app_config(tmp_path)))
 
 
 @pytest.mark.postgres
 def test_complaint_history_is_append_only_in_postgres(tmp_path, pg_database):
-    _history_is_append_only_in_the_database(
+    assert_history_is_append_only(
         create_app(app_config(tmp_path, SQLALCHEMY_DATABASE_URI=pg_database)))

@@ -143,9 +143,10 @@ def test_orm_refuses_renumbering_or_deleting(db, published):
 def test_a_draft_can_still_change_and_be_deleted(db, survey):
     v = services.latest_version(survey)
     v.definition = minimal_definition()
-    db.session.flush()
+    db.session.flush()  # the immutability guard lets a draft change...
     db.session.delete(v)
-    db.session.flush()
+    db.session.flush()  # ...and go
+    assert services.latest_version(survey) is None
     db.session.rollback()
 
 

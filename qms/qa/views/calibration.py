@@ -13,8 +13,8 @@ from qms.core.tx import unit_of_work
 from qms.extensions import db
 from qms.qa import calibration as svc
 from qms.qa import rubric_format
+from qms.qa.evaluations import CHANNEL_LABELS
 from qms.qa.models import Interaction, Rubric
-from qms.qa.report_filters import CHANNEL_LABELS
 from qms.qa.rubrics import latest_published, rubric_rows
 from qms.qa.views import bp
 from qms.qa.views.calibration_forms import SessionForm, answers_from, score_form

@@ -18,7 +18,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 
 from qms.qa import rubric_format
 from qms.qa.calibration import MAX_INTERACTIONS, NAME_MAX
-from qms.qa.report_filters import CHANNEL_LABELS
+from qms.qa.evaluations import CHANNEL_LABELS
 
 
 class CheckboxesField(SelectMultipleField):

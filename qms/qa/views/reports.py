@@ -12,8 +12,8 @@ from flask_login import current_user
 
 from qms.core.db import now_utc
 from qms.core.permissions import roles_required, route_roles
+from qms.qa.evaluations import CHANNEL_LABELS
 from qms.qa.report_filters import (
-    CHANNEL_LABELS,
     FilterError,
     OutOfScope,
     parse_report_filters,
