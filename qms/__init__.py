@@ -56,16 +56,21 @@ def create_app(config: dict | None = None) -> Flask:
 
 def _import_models() -> None:
     """Every domain's models, so that metadata (and migrations) see all tables."""
+    import qms.audits.models  # noqa: F401
     import qms.auth.models  # noqa: F401
     import qms.complaints.models  # noqa: F401
     import qms.core.audit  # noqa: F401
+    import qms.core.jobruns  # noqa: F401
     import qms.core.uploads  # noqa: F401
     import qms.org.models  # noqa: F401
+    import qms.mystery.models  # noqa: F401
     import qms.qa.models  # noqa: F401
+    import qms.scorecards.models  # noqa: F401
     import qms.surveys.models  # noqa: F401
 
 
 def _blueprints():
+    from qms.audits.views import bp as audits
     from qms.auth.views import bp as auth
     from qms.complaints.api import bp as complaints_api
     from qms.complaints.views import bp as complaints
@@ -74,11 +79,15 @@ def _blueprints():
     from qms.main import bp as main
     from qms.org.api import bp as org_api
     from qms.org.views import bp as org
+    from qms.mystery.views import bp as mystery
     from qms.qa.api import bp as qa_api
     from qms.qa.views import bp as qa
+    from qms.scorecards.api import bp as scorecards_api
+    from qms.scorecards.views import bp as scorecards
     from qms.surveys.api import bp as surveys_api
     from qms.surveys.views import bp as surveys
     from qms.surveys.views import public_bp as respond
 
     return [main, auth, org, surveys, respond, complaints, complaint_public,
-            qa, core_api, org_api, surveys_api, complaints_api, qa_api]
+            qa, mystery, audits, scorecards, core_api, org_api, surveys_api, complaints_api,
+            qa_api, scorecards_api]

@@ -2,4 +2,6 @@
 
 from qms.main.views import bp
 
+from qms.main import jobs_admin  # noqa: E402,F401  (routes on bp)
+
 __all__ = ["bp"]

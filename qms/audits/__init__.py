@@ -1,0 +1,1 @@
+"""Periodic audits: checklists, programmes, findings and corrective actions."""

@@ -1,0 +1,1 @@
+"""Scheduler run log (being built)."""

@@ -1,0 +1,1 @@
+"""Admin page of scheduled jobs (being built)."""

@@ -1,0 +1,1 @@
+"""Mystery shopping: waves, assignments, the shopper's report with evidence, review, results."""

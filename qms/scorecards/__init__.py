@@ -1,0 +1,1 @@
+"""Quality scorecards: KPI catalogue, scorecard models with AHP weights, snapshots, PDFs."""

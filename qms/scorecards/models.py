@@ -1,0 +1,1 @@
+"""Scorecard tables (being built)."""
