@@ -105,8 +105,9 @@ class Audit(db.Model):
     status: Mapped[str] = mapped_column(sa.String(16), default="planned")  # AUDIT_STATES
     planned_at: Mapped[datetime] = mapped_column(UTCDateTime)   # start of the period
     due_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    follow_up_of_id: Mapped[int | None] = mapped_column(sa.ForeignKey("audit_findings.id",
-                                                                      use_alter=True))
+    # a follow-up audit of a critical finding: at most one per finding
+    follow_up_of_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("audit_findings.id", use_alter=True), unique=True)
     answers: Mapped[dict] = mapped_column(sa.JSON, default=dict)   # item key -> answer
     comments: Mapped[dict] = mapped_column(sa.JSON, default=dict)  # item key -> text
     score: Mapped[float | None] = mapped_column(sa.Float)          # shared scoring function
