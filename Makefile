@@ -6,9 +6,9 @@ FLASK  := $(BIN)/flask --app qms
 HOST   ?= 127.0.0.1
 PORT   ?= 5000
 
-.PHONY: run test install install-test catalogs extract db demo lint clean
+.PHONY: run test install install-test catalogs extract db demo lint clean sysdeps
 
-run: install catalogs db   ## set up everything and start the site with its scheduler
+run: sysdeps install catalogs db   ## set up everything and start the site with its scheduler
 	$(FLASK) demo --if-empty
 	@echo "QMS on http://$(HOST):$(PORT)/ (Ctrl-C stops the site and the scheduler)"
 	@export QMS_SESSION_COOKIE_SECURE=$${QMS_SESSION_COOKIE_SECURE:-0}; \
@@ -16,7 +16,7 @@ run: install catalogs db   ## set up everything and start the site with its sche
 	trap 'kill $$sched 2>/dev/null' EXIT INT TERM; \
 	$(FLASK) run --host $(HOST) --port $(PORT) --no-reload
 
-test: install-test catalogs   ## set up and run the test suite
+test: sysdeps install-test catalogs   ## set up and run the test suite
 	$(BIN)/pytest -q $(PYTEST_ARGS)
 
 $(BIN)/activate:
@@ -32,6 +32,19 @@ $(VENV)/.installed-test: $(VENV)/.installed pyproject.toml
 	touch $@
 
 install: $(VENV)/.installed
+
+# Debian packages the PDFs need: a CJK font (Chinese glyphs, also in SVG charts) and HarfBuzz's
+# subsetter (without it WeasyPrint embeds fonts ~20x slower). Installed when missing and apt is
+# usable (root or sudo); otherwise the missing names are printed.
+SYSTEM_PACKAGES := fonts-wqy-microhei libharfbuzz-subset0
+sysdeps:
+	@missing=$$(for p in $(SYSTEM_PACKAGES); do dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  if ! command -v apt-get >/dev/null; then echo "please install: $$missing"; \
+	  elif [ "$$(id -u)" -eq 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	  elif command -v sudo >/dev/null; then sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	  else echo "please install (apt-get install $$missing): PDFs need them"; fi; \
+	fi
 install-test: $(VENV)/.installed-test
 
 # Compiled catalogues are build output (git-ignored), made from the .po files.
