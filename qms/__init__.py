@@ -56,6 +56,7 @@ def create_app(config: dict | None = None) -> Flask:
 
 def _import_models() -> None:
     """Every domain's models, so that metadata (and migrations) see all tables."""
+    import qms.audits.evidence  # noqa: F401
     import qms.audits.models  # noqa: F401
     import qms.auth.models  # noqa: F401
     import qms.complaints.models  # noqa: F401

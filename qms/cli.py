@@ -119,16 +119,45 @@ def demo_command(seed, if_empty):
 
 
 @click.command("scheduler")
-def scheduler_command():
-    """Run the scheduler process (one per installation)."""
-    from qms.jobs import JOBS, build_scheduler
+@click.option("--only", "only", multiple=True, help="Run only this job id (repeatable).")
+def scheduler_command(only):
+    """Run the scheduler process (one per installation). SIGTERM or Ctrl-C stop it after the
+    running jobs finished; after a SIGKILL the next start closes the killed runs as abandoned
+    and runs what was missed once."""
+    import logging
+    import signal
 
-    scheduler = build_scheduler(current_app._get_current_object())
-    click.echo(f"scheduler started with {len(JOBS)} jobs: {', '.join(sorted(JOBS)) or '-'}")
+    from qms.jobs import build_scheduler
+
+    if not logging.getLogger().handlers:  # each run and failure on stderr, for the operator
+        logging.basicConfig(level=logging.INFO,
+                            format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        logging.getLogger("apscheduler").setLevel(logging.WARNING)
+
+    def _stop(signum, _frame):
+        raise SystemExit(0)
+
+    if not current_app.config.get("SCHEDULER_ENABLED", True):
+        click.echo("scheduler disabled (SCHEDULER_ENABLED is off): not starting")
+        return
+    try:
+        scheduler = build_scheduler(current_app._get_current_object(), only=list(only) or None)
+    except KeyError as exc:
+        click.echo(str(exc.args[0]), err=True)
+        sys.exit(2)
+    signal.signal(signal.SIGTERM, _stop)
+    ids = sorted(j.id for j in scheduler.get_jobs() if not j.id.endswith("#retry"))
+    click.echo(f"scheduler started with {len(ids)} jobs: {', '.join(ids) or '-'}", nl=True)
     try:
         scheduler.start()
     except (KeyboardInterrupt, SystemExit):
         pass
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)  # a second SIGTERM ends it regardless
+        if scheduler.running:
+            click.echo("scheduler stopping: waiting for running jobs to finish")
+            scheduler.shutdown(wait=True)
+        click.echo("scheduler stopped")
 
 
 jobs_cli = AppGroup("jobs", help="Inspect and run scheduled jobs by hand.")
@@ -136,21 +165,25 @@ jobs_cli = AppGroup("jobs", help="Inspect and run scheduled jobs by hand.")
 
 @jobs_cli.command("list")
 def jobs_list():
+    from qms.core.jobruns import overview
     from qms.jobs import JOBS, _load_jobs
 
     _load_jobs()
-    for j in JOBS.values():
-        click.echo(f"{j.id:<28} {j.trigger} {j.trigger_args}  {j.description}")
+    for row in overview(JOBS.values()):
+        last = row.last.outcome if row.last is not None else "-"
+        nxt = row.plan.next.strftime("%Y-%m-%d %H:%M") + "Z"
+        click.echo(f"{row.id:<28} {row.trigger} {row.trigger_args}  next {nxt}  last {last}  "
+                   f"{row.description}")
 
 
 @jobs_cli.command("run")
 @click.argument("job_id")
 @click.option("--now", "now_iso", default=None, help="Pretend it is this time (ISO 8601).")
 def jobs_run(job_id, now_iso):
-    """Run one job now (for operators and tests)."""
+    """Run one job now (for operators and tests); the run is recorded as manual."""
     from datetime import UTC, datetime
 
-    from qms.jobs import JOBS, _load_jobs, run_job
+    from qms.jobs import JOBS, _load_jobs, execute
 
     _load_jobs()
     if job_id not in JOBS:
@@ -158,10 +191,19 @@ def jobs_run(job_id, now_iso):
         sys.exit(2)
     now = None
     if now_iso:
-        now = datetime.fromisoformat(now_iso)
+        try:
+            now = datetime.fromisoformat(now_iso)
+        except ValueError:
+            click.echo(f"--now: not an ISO 8601 time: {now_iso}", err=True)
+            sys.exit(2)
         now = now.replace(tzinfo=UTC) if now.tzinfo is None else now
-    touched = run_job(job_id, now)
-    click.echo(f"{job_id}: {touched if touched is not None else 0} items")
+    result = execute(job_id, now, trigger="manual")
+    if result.outcome != "ok":
+        click.echo(result.error or "", err=True)
+        click.echo(f"{job_id}: failed (run {result.run_id})", err=True)
+        sys.exit(1)
+    click.echo(f"{job_id}: {result.items if result.items is not None else 0} items "
+               f"(run {result.run_id})")
 
 
 def init_app(app) -> None:

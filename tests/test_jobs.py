@@ -50,3 +50,43 @@ def test_unknown_job_is_refused(app, runner):
 def test_a_job_id_cannot_be_registered_twice(registered):
     with pytest.raises(ValueError):
         jobs.job("test-sweep", "interval", minutes=1)(lambda now: None)
+
+
+DOMAIN_JOBS = {
+    "audits-create": ("qms.audits.scheduling", "create_due_audits"),
+    "audit-actions-escalation": ("qms.audits.actions", "escalate_overdue"),
+    "mystery-reminders": ("qms.mystery.reminders", "remind_due"),
+    "scorecards-monthly": ("qms.scorecards.monthly", "run_monthly"),
+}
+
+
+@pytest.mark.parametrize("job_id", sorted(DOMAIN_JOBS))
+def test_domain_jobs_call_their_service_with_now(app, monkeypatch, job_id):
+    """Stable ids, each calling its service by name with the scheduler's now."""
+    import types
+
+    module, name = DOMAIN_JOBS[job_id]
+    seen = []
+    fake = types.ModuleType(module)
+    setattr(fake, name, lambda now: seen.append(now) or 2)
+    monkeypatch.setitem(__import__("sys").modules, module, fake)
+    now = datetime(2026, 3, 1, 8, 0, tzinfo=UTC)
+    assert jobs.run_job(job_id, now) == 2
+    assert seen == [now]
+
+
+def test_every_job_of_the_product_is_registered():
+    assert {"survey-sends", "survey-reminders", "complaints-escalation", "complaint-letters",
+            "qa-queues", *DOMAIN_JOBS} <= set(jobs.JOBS)
+
+
+def test_monthly_scorecards_run_at_four_in_china_on_the_second():
+    from zoneinfo import ZoneInfo
+
+    from qms.core.jobruns import build_trigger
+
+    j = jobs.JOBS["scorecards-monthly"]
+    fire = build_trigger(j.trigger, j.trigger_args).get_next_fire_time(
+        None, datetime(2026, 3, 15, tzinfo=UTC))
+    local = fire.astimezone(ZoneInfo("Asia/Shanghai"))
+    assert (local.month, local.day, local.hour, local.minute) == (4, 2, 4, 0)
