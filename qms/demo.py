@@ -10,6 +10,7 @@ from qms.audits.demo import build_audit_activity
 from qms.auth.services import GrantSpec, create_user
 from qms.complaints.codes import seed_codes
 from qms.core.db import now_utc
+from qms.mystery.demo import build_mystery_activity
 from qms.extensions import db
 from qms.org.models import Agent, Branch, Customer
 from qms.qa.demo import build_qa_activity
@@ -97,6 +98,7 @@ def build_demo(*, seed: int = 2026, customers: int = 5000) -> list[tuple[str, st
     db.session.flush()
     build_survey_activity(seed=seed)  # 12 months of campaigns, responses and follow-ups
     build_qa_activity(seed=seed)  # a year of QA interactions, evaluations, disputes, calibration
+    build_mystery_activity(seed=seed)  # a quarterly programme of two waves, reviewed reports
     build_audit_activity(seed=seed)  # a monthly audit programme, findings, corrective actions
     seed_codes()  # complaint classification code lists (JR/T 0169 axes, root causes)
     return logins

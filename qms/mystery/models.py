@@ -94,6 +94,7 @@ class ShopAssignment(db.Model):
     due_at: Mapped[datetime] = mapped_column(UTCDateTime)       # report due
     status: Mapped[str] = mapped_column(sa.String(12), default="offered")  # ASSIGNMENT_STATES
     override_warning: Mapped[str | None] = mapped_column(sa.Text)  # rules a planner overrode
+    decline_reason: Mapped[str | None] = mapped_column(sa.String(500))
     answers: Mapped[dict] = mapped_column(sa.JSON, default=dict)   # question key -> value
     visit_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     visit_ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -20,8 +20,9 @@ import sqlalchemy as sa
 from qms.extensions import db
 from qms.surveys import conditions, services
 from qms.surveys import definition as defn
+from qms.surveys.definition_mystery import QUESTION_PROPERTIES as SCORING_PROPERTIES
 from qms.surveys.models import Response, Survey, SurveyVersion
-from qms.surveys.questions import KEY_RE, LOCALES, REGISTRY
+from qms.surveys.questions import ALL_TYPES, KEY_RE, LOCALES, types_for
 from qms.surveys.services import SurveyError
 
 
@@ -43,7 +44,7 @@ def new_definition(title: dict | None = None) -> dict:
 
 def skeleton(qtype: str, key: str) -> dict:
     """A new question of a type, with the settings its type has (labels still to write)."""
-    qt = REGISTRY.get(qtype)
+    qt = ALL_TYPES.get(qtype)
     if qt is None:
         raise SurveyError(f"unknown question type {qtype!r}")
     q: dict = {"key": key, "type": qtype, "label": blank_labels()}
@@ -117,7 +118,7 @@ def earlier_questions(d: dict, target_key: str) -> list[dict]:
     for s, q in walk(d):
         if (q or s).get("key") == target_key:
             return out
-        if q is not None and q.get("type") in REGISTRY and REGISTRY[q["type"]].answerable \
+        if q is not None and q.get("type") in ALL_TYPES and ALL_TYPES[q["type"]].answerable \
                 and KEY_RE.fullmatch(str(q.get("key", ""))):
             out.append(q)
     return out
@@ -222,6 +223,8 @@ def move_section(survey: Survey, key: str, step: int, *, base: str | None = None
 
 def add_question(survey: Survey, section_key: str, qtype: str, *, base: str | None = None,
                  actor=None) -> str:
+    if qtype not in types_for(survey.kind):
+        raise SurveyError(f"a {survey.kind} survey cannot have {qtype!r} questions")
     _version, d = current(survey)
     _i, s = find_section(d, section_key)
     key = free_key(d, "q")
@@ -241,6 +244,9 @@ def update_question(survey: Survey, key: str, question: dict, *, base: str | Non
     question = dict(question)
     if "condition" in old:
         question["condition"] = old["condition"]  # edited on its own page
+    for name in SCORING_PROPERTIES:  # a mystery shop's scoring, edited on its own page too
+        if name in old and name not in question:
+            question[name] = old[name]
     s["questions"][i] = question
     if new_key != key:
         _rename_references(d, key, new_key)

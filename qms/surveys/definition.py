@@ -3,6 +3,8 @@
 A definition is JSON: {"title": {locale: text}, "intro": ..., "thanks": ...,
 "sections": [{"key", "title", "condition"?, "questions": [{"key", "type", "label", "help"?,
 "required"?, "condition"?, ...type options}]}]}. Labels give zh_Hans, zh_Hant and en.
+A mystery_shop survey adds scenarios, section weights and scored questions
+(qms.surveys.definition_mystery) and may use the evidence question types.
 """
 
 from __future__ import annotations
@@ -13,10 +15,14 @@ from dataclasses import dataclass, field
 from flask_babel import lazy_gettext as _l
 
 from qms.surveys import conditions
-from qms.surveys.questions import DATE_RE, KEY_RE, LOCALES, REGISTRY, InvalidAnswer
+from qms.surveys import definition_mystery as mystery
+from qms.surveys.question_evidence import check_visit_times
+from qms.surveys.questions import ALL_TYPES as REGISTRY  # every type, evidence ones too
+from qms.surveys.questions import DATE_RE, KEY_RE, LOCALES, InvalidAnswer, types_for
 
 FORMAT = "qms-survey/1"
 MAX_QUESTIONS = 200
+NA = "na"  # the answer "not applicable" of a question with na_allowed (mystery shops)
 TOP_PROPERTIES = frozenset({"title", "intro", "thanks", "sections"})
 SECTION_PROPERTIES = frozenset({"key", "title", "condition", "questions"})
 ITEM_PROPERTIES = {"options": frozenset({"key", "label", "score"}),
@@ -58,11 +64,25 @@ def _check_labels(value, path: str, required: bool = True) -> list[str]:
     return problems
 
 
-def validate(definition) -> list[str]:
-    """Every problem in a definition, each with its path; [] when it can be published."""
+def validate(definition, kind: str | None = None) -> list[str]:
+    """Every problem in a definition, each with its path; [] when it can be published.
+
+    `kind` is the survey's kind; without it, a definition that uses scoring, scenario or
+    evidence properties is checked as a mystery-shop survey."""
     if not isinstance(definition, dict):
         return ["the definition must be a JSON object"]
-    problems = _unknown(definition, TOP_PROPERTIES, "")
+    is_mystery = kind == mystery.MYSTERY_SHOP or (
+        kind is None and mystery.looks_like_mystery(definition))
+    problems = _structure_problems(definition, types_for(
+        mystery.MYSTERY_SHOP if is_mystery else kind))
+    if not is_mystery:
+        return problems + mystery.satisfaction_problems(definition)
+    problems += mystery.mystery_problems(definition, _check_labels)
+    return problems or mystery.rubric_problems(definition)
+
+
+def _structure_problems(definition: dict, known: dict) -> list[str]:
+    problems = _unknown(definition, TOP_PROPERTIES | mystery.TOP_PROPERTIES, "")
     problems += _check_labels(definition.get("title"), "title")
     for opt in ("intro", "thanks"):
         problems += _check_labels(definition.get(opt), opt, required=False)
@@ -77,7 +97,7 @@ def validate(definition) -> list[str]:
         if not isinstance(section, dict):
             problems.append(f"{sp}: a section is an object")
             continue
-        problems += _unknown(section, SECTION_PROPERTIES, sp)
+        problems += _unknown(section, SECTION_PROPERTIES | mystery.SECTION_PROPERTIES, sp)
         key = str(section.get("key", ""))
         if not KEY_RE.fullmatch(key):
             problems.append(f"{sp}.key: letters, digits and _ only, starting with a letter")
@@ -105,9 +125,10 @@ def validate(definition) -> list[str]:
             qt = REGISTRY.get(q.get("type"))
             if qt is None:
                 problems.append(f"{qp}.type: unknown type {q.get('type')!r}; "
-                                f"known: {', '.join(REGISTRY)}")
+                                f"known: {', '.join(known)}")
                 continue
-            problems += _unknown(q, qt.properties(), qp)
+            allowed = qt.properties() | (mystery.QUESTION_PROPERTIES if qt.answerable else set())
+            problems += _unknown(q, allowed, qp)
             problems += _check_labels(q.get("label"), f"{qp}.label")
             problems += _check_labels(q.get("help"), f"{qp}.help", required=False)
             for end in ("min_label", "max_label"):
@@ -240,6 +261,9 @@ def read_submission(definition: dict, form: dict[str, list[str]], *, final: bool
     parsed: dict = {}
     for key, raw in grouped.items():
         q = qmap[key]
+        if q.get("na_allowed") and raw == ["na"]:
+            parsed[key] = NA  # "not applicable": out of the points possible
+            continue
         try:
             value = REGISTRY[q["type"]].parse(q, raw)
         except InvalidAnswer as exc:
@@ -249,6 +273,8 @@ def read_submission(definition: dict, form: dict[str, list[str]], *, final: bool
             parsed[key] = value
     shown = visible_keys(definition, parsed)
     sub.answers = {k: v for k, v in parsed.items() if k in shown}
+    for key, message in check_visit_times(definition, sub.answers).items():
+        sub.errors.setdefault(key, message)
     # A wrong value in a question the respondent cannot see is not theirs to correct.
     sub.errors = {k: v for k, v in sub.errors.items() if k in shown or k not in qmap}
     if final:

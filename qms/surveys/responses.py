@@ -22,7 +22,6 @@ from flask import current_app
 from qms.auth.models import RoleGrant, User
 from qms.core.db import UTCDateTime, now_utc
 from qms.core.tokens import hash_token
-from qms.extensions import db
 from qms.org.models import Customer
 from qms.surveys.definition import (
     Submission,
@@ -41,6 +40,7 @@ from qms.surveys.models import (
     Response,
     SurveyVersion,
 )
+from qms.surveys.prepared import Conn, Prepared, session_conn
 from qms.surveys.questions import REGISTRY
 
 # Campaign statuses in which links do not take answers (besides the opens/closes window).
@@ -119,9 +119,9 @@ def _plausible(token: str | None) -> bool:
     return bool(token) and len(token) <= MAX_TOKEN_LENGTH
 
 
-# Resolving a link is on every request of the answering pages: plain rows (no ORM objects) of
-# the few columns needed, and each published version's definition parsed once per process
-# (a published version never changes).
+# Resolving a link is on every request of the answering pages: one prepared statement (see
+# qms.surveys.prepared) for the few columns needed, as plain values, and each published
+# version's definition parsed once per process (a published version never changes).
 _INVITATION_COLS = ("id", "locale", "branch_id", "agent_id", "opened_at", "started_at",
                     "completed_at", "expires_at")
 _COUNTER_COLS = ("id", "branch_id", "agent_id", "revoked_at")
@@ -130,60 +130,67 @@ _VERSION_COLS = ("id", "survey_id", "number", "published_at")
 
 
 def _cols(model, names, prefix):
-    # table columns, not ORM attributes: a plain Core statement skips the ORM's result handling
     return [model.__table__.c[n].label(f"{prefix}{n}") for n in names]
 
 
-def _part(row, names, prefix) -> SimpleNamespace:
-    return SimpleNamespace(**{n: getattr(row, f"{prefix}{n}") for n in names})
+def _part(row: tuple, names: tuple, start: int) -> SimpleNamespace:
+    """The values of `names`, which sit in the row from position `start` on."""
+    return SimpleNamespace(**dict(zip(names, row[start:start + len(names)], strict=True)))
 
 
 _I, _C, _V, _L, _CU = (Invitation.__table__, Campaign.__table__, SurveyVersion.__table__,
                        CounterLink.__table__, Customer.__table__)
-_PERSONAL = (
+_RESP, _ANS, _FU = Response.__table__, Answer.__table__, FollowUp.__table__
+_PERSONAL = Prepared(
     sa.select(*_cols(Invitation, _INVITATION_COLS, "i_"), *_cols(Campaign, _CAMPAIGN_COLS, "c_"),
               *_cols(SurveyVersion, _VERSION_COLS, "v_"), _CU.c.segment)
     .select_from(_I.join(_C, _I.c.campaign_id == _C.c.id)
                  .join(_V, _C.c.version_id == _V.c.id)
                  .outerjoin(_CU, _I.c.customer_id == _CU.c.id))
     .where(_I.c.token_hash == sa.bindparam("token_hash")))
-_COUNTER = (
+_COUNTER = Prepared(
     sa.select(*_cols(CounterLink, _COUNTER_COLS, "l_"), *_cols(Campaign, _CAMPAIGN_COLS, "c_"),
               *_cols(SurveyVersion, _VERSION_COLS, "v_"))
     .select_from(_L.join(_C, _L.c.campaign_id == _C.c.id).join(_V, _C.c.version_id == _V.c.id))
     .where(_L.c.token_hash == sa.bindparam("token_hash")))
-_DEFINITION = sa.select(_V.c.definition).where(_V.c.id == sa.bindparam("vid"))
+_DEFINITION = Prepared(sa.select(_V.c.definition).where(_V.c.id == sa.bindparam("vid")))
+# positions in the rows of _PERSONAL and _COUNTER
+_PI, _PC, _PV = 0, len(_INVITATION_COLS), len(_INVITATION_COLS) + len(_CAMPAIGN_COLS)
+_PS = _PV + len(_VERSION_COLS)
+_LC, _LV = len(_COUNTER_COLS), len(_COUNTER_COLS) + len(_CAMPAIGN_COLS)
 DEFINITIONS_KEPT = 1000
 
 
-def _definition(version: SimpleNamespace) -> dict:
+def _definition(version: SimpleNamespace, conn: Conn | None) -> dict:
     if version.published_at is None:  # a draft can still change: always read it
-        return db.session.execute(_DEFINITION, {"vid": version.id}).scalar_one()
+        return _DEFINITION.first(conn, vid=version.id)[0]
     cache = current_app.extensions.setdefault("qms.surveys.definitions", {})
     key = (version.id, version.published_at)
     found = cache.get(key)
     if found is None:
-        found = db.session.execute(_DEFINITION, {"vid": version.id}).scalar_one()
+        found = _DEFINITION.first(conn, vid=version.id)[0]
         if len(cache) >= DEFINITIONS_KEPT:
             cache.clear()
         cache[key] = found
     return found
 
 
-def resolve_personal_link(token: str, *, now: datetime | None = None) -> Link:
+def resolve_personal_link(token: str, *, now: datetime | None = None,
+                          conn: Conn | None = None) -> Link:
     """The invitation behind /s/<token> and whether it takes answers. An answered link stays
-    'completed' after it expires, so the customer is thanked rather than told it is too late."""
+    'completed' after it expires, so the customer is thanked rather than told it is too late.
+    `conn`: where to read (by default the session's connection), as for every function here."""
     if not _plausible(token):
         return Link(LinkState.NOT_FOUND)
     now = now or now_utc()
-    row = db.session.execute(_PERSONAL, {"token_hash": hash_token(token)}).first()
+    row = _PERSONAL.first(conn, token_hash=hash_token(token))
     if row is None:
         return Link(LinkState.NOT_FOUND)
-    invitation = _part(row, _INVITATION_COLS, "i_")
-    campaign = _part(row, _CAMPAIGN_COLS, "c_")
-    version = _part(row, _VERSION_COLS, "v_")
+    invitation = _part(row, _INVITATION_COLS, _PI)
+    campaign = _part(row, _CAMPAIGN_COLS, _PC)
+    version = _part(row, _VERSION_COLS, _PV)
     link = Link(LinkState.OPEN, invitation=invitation, campaign=campaign, version=version,
-                segment=row.segment, definition=_definition(version))
+                segment=row[_PS], definition=_definition(version, conn))
     if invitation.completed_at is not None:
         link.state = LinkState.COMPLETED
     elif invitation.expires_at is not None and invitation.expires_at <= now:
@@ -193,77 +200,92 @@ def resolve_personal_link(token: str, *, now: datetime | None = None) -> Link:
     return link
 
 
-def resolve_counter_link(token: str, *, now: datetime | None = None) -> Link:
+def resolve_counter_link(token: str, *, now: datetime | None = None,
+                         conn: Conn | None = None) -> Link:
     if not _plausible(token):
         return Link(LinkState.NOT_FOUND)
     now = now or now_utc()
-    row = db.session.execute(_COUNTER, {"token_hash": hash_token(token)}).first()
+    row = _COUNTER.first(conn, token_hash=hash_token(token))
     if row is None:
         return Link(LinkState.NOT_FOUND)
-    counter_link = _part(row, _COUNTER_COLS, "l_")
-    campaign = _part(row, _CAMPAIGN_COLS, "c_")
-    version = _part(row, _VERSION_COLS, "v_")
+    counter_link = _part(row, _COUNTER_COLS, 0)
+    campaign = _part(row, _CAMPAIGN_COLS, _LC)
+    version = _part(row, _VERSION_COLS, _LV)
     state = LinkState.CLOSED if counter_link.revoked_at is not None else \
         _campaign_state(campaign, now)
     return Link(state, counter_link=counter_link, campaign=campaign, version=version,
-                definition=_definition(version))
+                definition=_definition(version, conn))
 
 
 # -- reading what was saved ---------------------------------------------------------------------
 
-def saved_answers(link: Link) -> tuple[dict, str | None]:
+_SAVED = Prepared(sa.select(_RESP.c.id, _RESP.c.locale)
+                  .where(_RESP.c.invitation_id == sa.bindparam("iid")))
+_ROW_COLS = ("question_key", "row_key", "choice_key", "num_value", "text_value")
+_SAVED_ROWS = Prepared(sa.select(*(_ANS.c[n] for n in _ROW_COLS))
+                       .where(_ANS.c.response_id == sa.bindparam("rid")).order_by(_ANS.c.id))
+
+
+def saved_answers(link: Link, *, conn: Conn | None = None) -> tuple[dict, str | None]:
     """The partial answers kept for a personal link (key -> value) and their language."""
     if not link.personal or link.invitation is None or link.invitation.started_at is None:
         return {}, None  # nothing was ever saved for a link never started
-    response = db.session.scalar(
-        sa.select(Response).where(Response.invitation_id == link.invitation.id))
+    response = _SAVED.first(conn, iid=link.invitation.id)
     if response is None:
         return {}, None
-    rows = db.session.scalars(
-        sa.select(Answer).where(Answer.response_id == response.id).order_by(Answer.id))
-    by_key: dict[str, list[Answer]] = defaultdict(list)
-    for row in rows:
-        by_key[row.question_key].append(row)
+    by_key: dict[str, list[SimpleNamespace]] = defaultdict(list)
+    for row in _SAVED_ROWS.all(conn, rid=response[0]):
+        by_key[row[0]].append(SimpleNamespace(**dict(zip(_ROW_COLS, row, strict=True))))
     qmap = question_map(link.definition)
     values = {}
     for key, key_rows in by_key.items():
         q = qmap.get(key)
         if q is not None:
             values[key] = REGISTRY[q["type"]].from_rows(q, key_rows)
-    return values, response.locale
+    return values, response[1]
 
 
 # -- writes -------------------------------------------------------------------------------------
-# Core statements built once: a submission is a handful of statements in one short write
-# transaction, and everything that is not a statement (validation, answer rows, the follow-up
-# reason) is worked out before it starts, so the write lock is held as briefly as possible.
-
-_RESP, _ANS, _FU = Response.__table__, Answer.__table__, FollowUp.__table__
-
+# Prepared statements: a submission is a handful of statements in one short write transaction,
+# and everything that is not a statement (validation, answer rows, the follow-up reason) is
+# worked out before it starts, so the write lock is held as briefly as possible.
 
 def _utc(name: str):
     return sa.bindparam(name, type_=UTCDateTime())
 
 
-_OPENED = (sa.update(_I).where(_I.c.id == sa.bindparam("iid"), _I.c.opened_at.is_(None))
+_OPENED = Prepared(sa.update(_I).where(_I.c.id == sa.bindparam("iid"), _I.c.opened_at.is_(None))
            .values(opened_at=_utc("now")))
 # The claim: started (and completed) on the condition that nobody completed the link before.
 # RETURNING started_at says whether the link had been started before (a partial save).
-_START = (sa.update(_I).where(_I.c.id == sa.bindparam("iid"), _I.c.completed_at.is_(None))
-          .values(started_at=sa.func.coalesce(_I.c.started_at, _utc("now")))
-          .returning(_I.c.started_at))
-_COMPLETE = _START.values(completed_at=_utc("now"))
-_PARTIAL = (sa.select(Response).where(Response.invitation_id == sa.bindparam("iid"))
-            .execution_options(populate_existing=True))
-_NEW_RESPONSE = sa.insert(_RESP).returning(_RESP.c.id)
-_DROP_ANSWERS = sa.delete(_ANS).where(_ANS.c.response_id == sa.bindparam("rid"))
+_START_STMT = (sa.update(_I).where(_I.c.id == sa.bindparam("iid"), _I.c.completed_at.is_(None))
+               .values(started_at=sa.func.coalesce(_I.c.started_at, _utc("now")))
+               .returning(_I.c.started_at))
+_START = Prepared(_START_STMT)
+_COMPLETE = Prepared(_START_STMT.values(completed_at=_utc("now")))
+# A partial response (the link was saved before) takes the submission's language and time.
+_PARTIAL_STMT = (sa.update(_RESP).where(_RESP.c.invitation_id == sa.bindparam("iid"))
+                 .values(locale=sa.bindparam("loc"), updated_at=_utc("now"))
+                 .returning(_RESP.c.id))
+_PARTIAL_SAVE = Prepared(_PARTIAL_STMT)
+_PARTIAL_DONE = Prepared(_PARTIAL_STMT.values(completed_at=_utc("now")))
+_RESPONSE_KEYS = ("version_id", "survey_id", "campaign_id", "invitation_id", "counter_link_id",
+                  "branch_id", "agent_id", "channel", "segment", "locale", "started_at",
+                  "updated_at", "completed_at")
+_NEW_RESPONSE = Prepared(sa.insert(_RESP).returning(_RESP.c.id), _RESPONSE_KEYS)
+_ANSWER_KEYS = ("response_id", "question_key", "qtype", "row_key", "choice_key", "num_value",
+                "text_value")
+_NEW_ANSWERS = Prepared(sa.insert(_ANS), _ANSWER_KEYS, many=True)
+_DROP_ANSWERS = Prepared(sa.delete(_ANS).where(_ANS.c.response_id == sa.bindparam("rid")))
 # The branch's head (the first active one) owns its follow-ups until someone reassigns them.
 _U, _G = User.__table__, RoleGrant.__table__
 _BRANCH_HEAD = (sa.select(_U.c.id).select_from(_U.join(_G, _G.c.user_id == _U.c.id))
                 .where(_G.c.role == "branch_head", _G.c.branch_id == sa.bindparam("owner_branch"),
                        _U.c.active.is_(True))
                 .order_by(_U.c.id).limit(1).scalar_subquery())
-_NEW_FOLLOW_UP = sa.insert(_FU).values(owner_id=_BRANCH_HEAD)
+_NEW_FOLLOW_UP = Prepared(sa.insert(_FU).values(owner_id=_BRANCH_HEAD),
+                          ("response_id", "branch_id", "reason", "status", "due_at",
+                           "created_at"))
 
 
 def first_opening(link: Link) -> bool:
@@ -271,10 +293,10 @@ def first_opening(link: Link) -> bool:
     return link.personal and link.invitation is not None and link.invitation.opened_at is None
 
 
-def mark_opened(link: Link, *, now: datetime | None = None) -> None:
+def mark_opened(link: Link, *, now: datetime | None = None, conn: Conn | None = None) -> None:
     """First opening of a personal link; later visits write nothing."""
     if first_opening(link):
-        db.session.execute(_OPENED, {"iid": link.invitation.id, "now": now or now_utc()})
+        _OPENED.run(conn, iid=link.invitation.id, now=now or now_utc())
 
 
 def _require_open(link: Link) -> None:
@@ -284,11 +306,10 @@ def _require_open(link: Link) -> None:
         raise LinkNotOpen(link.state)
 
 
-def _claim(link: Link, now: datetime, *, complete: bool) -> bool:
+def _claim(link: Link, now: datetime, conn: Conn, *, complete: bool) -> bool:
     """The first write of the transaction. Losers of a race get AlreadyAnswered. Returns
     whether the link may hold a partial response (it had been started before)."""
-    row = db.session.execute(_COMPLETE if complete else _START,
-                             {"iid": link.invitation.id, "now": now}).first()
+    row = (_COMPLETE if complete else _START).first(conn, iid=link.invitation.id, now=now)
     if row is None:
         raise AlreadyAnswered()
     return row[0] != now
@@ -308,23 +329,20 @@ def answer_rows(definition: dict, answers: dict) -> list[dict]:
     return rows
 
 
-def _store(link: Link, locale: str, now: datetime, rows: list[dict], *, maybe_partial: bool,
-           completed: bool) -> int:
+def _store(link: Link, locale: str, now: datetime, rows: list[dict], conn: Conn, *,
+           maybe_partial: bool, completed: bool) -> int:
     """Write the response (the link's partial one, updated, or a new one carrying the
     attribution of the invitation or counter link) and replace its answer rows; its id."""
     partial = None
     if link.personal and maybe_partial:
-        partial = db.session.execute(_PARTIAL, {"iid": link.invitation.id}).scalar_one_or_none()
+        partial = (_PARTIAL_DONE if completed else _PARTIAL_SAVE).first(
+            conn, iid=link.invitation.id, loc=locale, now=now)
     if partial is not None:
-        partial.locale, partial.updated_at = locale, now
-        if completed:
-            partial.completed_at = now
-        db.session.flush()
-        rid = partial.id
-        db.session.execute(_DROP_ANSWERS, {"rid": rid})
+        rid = partial[0]
+        _DROP_ANSWERS.run(conn, rid=rid)
     else:
         source = link.invitation if link.personal else link.counter_link
-        rid = db.session.execute(_NEW_RESPONSE, {
+        rid = _NEW_RESPONSE.first(conn, **{
             "version_id": link.version.id, "survey_id": link.version.survey_id,
             "campaign_id": link.campaign.id,
             "invitation_id": link.invitation.id if link.personal else None,
@@ -333,14 +351,15 @@ def _store(link: Link, locale: str, now: datetime, rows: list[dict], *, maybe_pa
             "channel": link.campaign.channel if link.personal else Channel.COUNTER,
             "segment": link.segment if link.personal else None, "locale": locale,
             "started_at": now, "updated_at": now, "completed_at": now if completed else None,
-        }).scalar_one()
-    if rows:
-        db.session.execute(_ANS.insert(), [dict(r, response_id=rid) for r in rows])
+        })[0]
+    for r in rows:
+        r["response_id"] = rid
+    _NEW_ANSWERS.run_many(conn, rows)
     return rid
 
 
 def save_partial(link: Link, form: dict[str, list[str]], *, locale: str,
-                 now: datetime | None = None) -> int:
+                 now: datetime | None = None, conn: Conn | None = None) -> int:
     """Keep what a customer answered so far (personal links only); the saved answers replace
     the previous ones. Invalid values are refused, and then nothing is stored. Returns the
     response id."""
@@ -352,8 +371,9 @@ def save_partial(link: Link, form: dict[str, list[str]], *, locale: str,
     if sub.errors:
         raise InvalidSubmission(sub)
     rows = answer_rows(link.definition, sub.answers)
-    started_before = _claim(link, now, complete=False)
-    return _store(link, locale, now, rows, maybe_partial=started_before, completed=False)
+    conn = conn or session_conn()
+    started_before = _claim(link, now, conn, complete=False)
+    return _store(link, locale, now, rows, conn, maybe_partial=started_before, completed=False)
 
 
 def newly_visible(definition: dict, answers: dict, seen: set[str] | None) -> list[str]:
@@ -367,7 +387,8 @@ def newly_visible(definition: dict, answers: dict, seen: set[str] | None) -> lis
 
 def submit_response(link: Link, form: dict[str, list[str]], *, locale: str,
                     seen: set[str] | None = None, now: datetime | None = None,
-                    follow_up_due: timedelta = timedelta(days=2)) -> int:
+                    follow_up_due: timedelta = timedelta(days=2),
+                    conn: Conn | None = None) -> int:
     """Complete a response from a personal or counter link, validated against the version's
     definition; returns its id. `seen`: the question keys that were shown when the form was
     sent (None: do not check). Raises InvalidSubmission (nothing stored), AlreadyAnswered or
@@ -380,11 +401,13 @@ def submit_response(link: Link, form: dict[str, list[str]], *, locale: str,
         raise InvalidSubmission(sub, fresh)
     rows = answer_rows(link.definition, sub.answers)
     reason = follow_up_reason(link.definition, sub.answers)
-    started_before = _claim(link, now, complete=True) if link.personal else False
-    rid = _store(link, locale, now, rows, maybe_partial=started_before, completed=True)
+    conn = conn or session_conn()
+    started_before = _claim(link, now, conn, complete=True) if link.personal else False
+    rid = _store(link, locale, now, rows, conn, maybe_partial=started_before, completed=True)
     if reason is not None:
         branch_id = (link.invitation if link.personal else link.counter_link).branch_id
-        create_follow_up(rid, branch_id, reason, due_at=now + follow_up_due, now=now)
+        create_follow_up(rid, branch_id, reason, due_at=now + follow_up_due, now=now,
+                         conn=conn)
     return rid
 
 
@@ -402,9 +425,10 @@ def follow_up_reason(definition: dict, answers: dict) -> str | None:
 
 
 def create_follow_up(response_id: int, branch_id: int | None, reason: str, *,
-                     due_at: datetime, now: datetime | None = None) -> None:
+                     due_at: datetime, now: datetime | None = None,
+                     conn: Conn | None = None) -> None:
     """An open follow-up item for the branch, owned by its head; one per response (unique)."""
-    db.session.execute(_NEW_FOLLOW_UP, {
-        "response_id": response_id, "branch_id": branch_id, "reason": reason, "status": "open",
-        "due_at": due_at, "created_at": now or now_utc(), "owner_branch": branch_id})
+    _NEW_FOLLOW_UP.run(conn, response_id=response_id, branch_id=branch_id, reason=reason,
+                       status="open", due_at=due_at, created_at=now or now_utc(),
+                       owner_branch=branch_id)
 

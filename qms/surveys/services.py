@@ -108,7 +108,7 @@ def publish(survey: Survey, *, actor=None, now: datetime | None = None) -> Surve
     version = latest_version(survey)
     if version.is_published:
         raise SurveyError("there is no draft to publish: this version is already published")
-    problems = defn.validate(version.definition)
+    problems = defn.validate(version.definition, kind=survey.kind)
     if problems:
         raise SurveyError(problems)
     version.published_at = now or now_utc()
@@ -144,7 +144,8 @@ def check_import(document) -> list[str]:
     problems += [f"{k}: unknown property" for k in extra]
     if "definition" not in document:
         return problems + ["definition is required"]
-    problems += [f"definition.{p}" for p in defn.validate(document["definition"])]
+    kind = document.get("kind") if document.get("kind") in set(SurveyKind) else None
+    problems += [f"definition.{p}" for p in defn.validate(document["definition"], kind=kind)]
     return problems
 
 

@@ -16,10 +16,10 @@ from sqlalchemy.exc import IntegrityError
 from qms.core.i18n import normalise_locale, select_locale
 from qms.core.permissions import public
 from qms.core.ratelimit import rate_limited
-from qms.core.tx import unit_of_work
 from qms.extensions import csrf
 from qms.surveys import responses as svc
 from qms.surveys.definition import question_map, questions, text, visible_keys
+from qms.surveys.prepared import Conn, connection, transaction
 from qms.surveys.questions import REGISTRY
 from qms.surveys.responses import LinkState
 from qms.surveys.views import public_bp
@@ -150,16 +150,16 @@ def _follow_up_due() -> timedelta:
     return timedelta(days=current_app.config.get("FOLLOWUP_DUE_DAYS", 2))
 
 
-def _post(link: svc.Link, locale: str, save: bool):
+def _post(link: svc.Link, locale: str, save: bool, conn: Conn):
     """Save or submit; the redirect on success, or the page that explains what went wrong."""
     form = request.form.to_dict(flat=False)
     try:
-        with unit_of_work():
+        with transaction(conn):
             if save:
-                svc.save_partial(link, form, locale=locale)
+                svc.save_partial(link, form, locale=locale, conn=conn)
             else:
                 svc.submit_response(link, form, locale=locale, seen=_seen(),
-                                    follow_up_due=_follow_up_due())
+                                    follow_up_due=_follow_up_due(), conn=conn)
     except svc.InvalidSubmission as exc:
         sub = exc.submission
         visible = visible_keys(link.definition, sub.answers)
@@ -186,37 +186,42 @@ def _post(link: svc.Link, locale: str, save: bool):
 @public
 @rate_limited("PUBLIC", on_limit=_too_many)
 def personal(token: str):
-    link = svc.resolve_personal_link(token)
-    if link.state is not LinkState.OPEN:
-        return _state_page(link.state, _page_locale(link.locale), link)
-    if request.method == "POST":
-        locale = _page_locale(link.locale)
-        save = request.form.get("action") == "save"
-        failed = _post(link, locale, save)
-        if failed is not None:
-            return failed
-        if save:
-            return redirect(url_for(".personal", token=token, lang=locale, saved=1), 303)
-        return redirect(url_for(".personal_thanks", token=token, lang=locale), 303)
-    saved, saved_locale = svc.saved_answers(link)
-    locale = _page_locale(saved_locale or link.locale)
-    if saved or request.args.get("saved"):
-        page = _form_page(link, locale, answers=_saved_values(link.definition, saved),
-                          visible=visible_keys(link.definition, saved),
-                          saved=request.args.get("saved") == "1")
-    else:
-        page = _blank_form_page(link, locale)
-    if svc.first_opening(link):
-        with unit_of_work():
-            svc.mark_opened(link)
-    return page
+    # One pooled connection for the request, outside the ORM session (qms.surveys.prepared):
+    # the page is a few fixed statements, and its writes are short transactions of their own.
+    with connection() as conn:
+        link = svc.resolve_personal_link(token, conn=conn)
+        if link.state is not LinkState.OPEN:
+            return _state_page(link.state, _page_locale(link.locale), link)
+        if request.method == "POST":
+            locale = _page_locale(link.locale)
+            save = request.form.get("action") == "save"
+            failed = _post(link, locale, save, conn)
+            if failed is not None:
+                return failed
+            if save:
+                return redirect(url_for(".personal", token=token, lang=locale, saved=1), 303)
+            return redirect(url_for(".personal_thanks", token=token, lang=locale), 303)
+        saved, saved_locale = svc.saved_answers(link, conn=conn)
+        locale = _page_locale(saved_locale or link.locale)
+        if saved or request.args.get("saved"):
+            page = _form_page(link, locale, answers=_saved_values(link.definition, saved),
+                              visible=visible_keys(link.definition, saved),
+                              saved=request.args.get("saved") == "1")
+        else:
+            page = _blank_form_page(link, locale)
+        if svc.first_opening(link):
+            # one UPDATE ... WHERE opened_at IS NULL, its own transaction (write first)
+            with transaction(conn):
+                svc.mark_opened(link, conn=conn)
+        return page
 
 
 @public_bp.get("/s/<token>/thanks")
 @public
 @rate_limited("PUBLIC", on_limit=_too_many)
 def personal_thanks(token: str):
-    link = svc.resolve_personal_link(token)
+    with connection() as conn:
+        link = svc.resolve_personal_link(token, conn=conn)
     locale = _page_locale(link.locale)
     if link.state is LinkState.OPEN:
         return redirect(url_for(".personal", token=token, lang=locale))
@@ -232,15 +237,16 @@ def personal_thanks(token: str):
 @public
 @rate_limited("PUBLIC", on_limit=_too_many)
 def counter(token: str):
-    link = svc.resolve_counter_link(token)
-    locale = _page_locale()
-    if link.state is not LinkState.OPEN:
-        return _state_page(link.state, locale, link)
-    if request.method == "POST":
-        failed = _post(link, locale, save=False)
-        if failed is not None:
-            return failed
-        return redirect(url_for(".counter_thanks", token=token, lang=locale), 303)
+    with connection() as conn:
+        link = svc.resolve_counter_link(token, conn=conn)
+        locale = _page_locale()
+        if link.state is not LinkState.OPEN:
+            return _state_page(link.state, locale, link)
+        if request.method == "POST":
+            failed = _post(link, locale, False, conn)
+            if failed is not None:
+                return failed
+            return redirect(url_for(".counter_thanks", token=token, lang=locale), 303)
     return _blank_form_page(link, locale)
 
 
@@ -248,7 +254,8 @@ def counter(token: str):
 @public
 @rate_limited("PUBLIC", on_limit=_too_many)
 def counter_thanks(token: str):
-    link = svc.resolve_counter_link(token)
+    with connection() as conn:
+        link = svc.resolve_counter_link(token, conn=conn)
     locale = _page_locale()
     if link.state is LinkState.NOT_FOUND:
         return _state_page(link.state, locale)

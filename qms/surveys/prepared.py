@@ -1,0 +1,208 @@
+"""Statements for the answering pages, compiled once and run on the DBAPI cursor.
+
+A customer's GET + POST of a survey link is a handful of fixed statements, and SQLAlchemy's
+per-execution work (cache key, parameter and result processing, result objects, and around
+them the ORM session's transaction bookkeeping) costs several times what the database does
+for them. A Prepared statement is a Core statement compiled once per kind of dialect, with its
+bind and result processors looked up once; running it builds the parameters, executes the SQL
+on a DBAPI cursor and returns plain tuples. The types still do their work (UTC datetimes in
+and out, JSON), and DBAPI errors come out as SQLAlchemy's (IntegrityError, OperationalError).
+
+Statements run on a Conn: either the ORM session's connection (`session_conn()`, the default
+of every service that takes `conn=`: part of the unit of work, committed with it), or a
+connection of its own from the engine's pool (`connection()`, what the answering pages use,
+with their writes in `transaction(conn)` blocks).
+
+Only for statements whose parameters are all given: an INSERT lists its columns (`keys`) and
+must not rely on Python-side column defaults (compiling refuses those).
+"""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+
+import sqlalchemy as sa
+
+from qms.extensions import db
+
+_REQUIRED = object()
+
+
+def _constant(value):
+    def get():
+        return value
+
+    return get
+
+
+class Conn:
+    """A DBAPI connection and the dialect that speaks to it."""
+
+    __slots__ = ("dialect", "dbapi")
+
+    def __init__(self, dialect, dbapi):
+        self.dialect = dialect
+        self.dbapi = dbapi
+
+
+def session_conn() -> Conn:
+    """The ORM session's connection (it begins the session's transaction if none is open)."""
+    conn = db.session.connection()
+    return Conn(conn.dialect, conn.connection.dbapi_connection)
+
+
+@contextmanager
+def connection():
+    """A connection of its own from the engine's pool, outside the ORM session, for the few
+    statements of one request; writes go in `transaction(conn)` blocks. Whatever was not
+    committed is rolled back when the connection goes back to the pool."""
+    engine = db.engine
+    raw = engine.raw_connection()
+    try:
+        yield Conn(engine.dialect, raw.dbapi_connection)
+    finally:
+        raw.close()  # back to the pool, which rolls back what is left open
+
+
+@contextmanager
+def transaction(conn: Conn):
+    """Commit what the block wrote on `conn`, or roll it back if the block raises."""
+    try:
+        yield conn
+        try:
+            conn.dbapi.commit()
+        except conn.dialect.loaded_dbapi.Error as exc:
+            raise _error(conn, "COMMIT", None, exc) from exc
+    except BaseException:
+        conn.dbapi.rollback()
+        raise
+
+
+def _error(conn: Conn, sql, params, exc) -> sa.exc.DBAPIError:
+    """A DBAPI error as SQLAlchemy would have raised it (IntegrityError, OperationalError...)."""
+    return sa.exc.DBAPIError.instance(sql, params, exc, conn.dialect.loaded_dbapi.Error,
+                                      dialect=conn.dialect)
+
+
+class _Plan:
+    __slots__ = ("sql", "positional", "binds", "dialect", "types", "processed")
+
+    def __init__(self, stmt, dialect, keys, many):
+        kw = {"column_keys": list(keys)} if keys is not None else {}
+        if many:
+            kw["for_executemany"] = True
+        compiled = stmt.compile(dialect=dialect, **kw)
+        if getattr(compiled, "insert_prefetch", None) or getattr(compiled, "update_prefetch", None):
+            raise ValueError("a prepared statement must be given every column that has a "
+                             "Python-side default")
+        self.sql = compiled.string
+        self.positional = compiled.positional
+        names = compiled.positiontup if compiled.positional else list(compiled.bind_names.values())
+        escaped = getattr(compiled, "escaped_bind_names", None) or {}
+        binds = []
+        for name in names:
+            bp = compiled.binds[name]
+            proc = bp.type.dialect_impl(dialect).bind_processor(dialect)
+            if bp.callable is not None:
+                default = bp.callable
+            elif bp.required:
+                default = _REQUIRED
+            else:
+                default = _constant(bp.value)
+            binds.append((name, escaped.get(name, name), proc, default))
+        self.binds = tuple(binds)
+        columns = list(stmt.exported_columns) if hasattr(stmt, "exported_columns") else []
+        self.dialect = dialect
+        self.types = tuple(c.type.dialect_impl(dialect) for c in columns)
+        self.processed = None  # result processors, on the first rows (they need the DBAPI types)
+
+    def params(self, given: dict):
+        values = []
+        for name, _key, proc, default in self.binds:
+            value = given.get(name, _REQUIRED)
+            if value is _REQUIRED:
+                if default is _REQUIRED:
+                    raise KeyError(f"missing parameter {name!r}")
+                value = default()
+            values.append(value if proc is None else proc(value))
+        if self.positional:
+            return values
+        return {b[1]: v for b, v in zip(self.binds, values, strict=True)}
+
+    def processors(self, description) -> tuple:
+        if self.processed is None:
+            procs = (t.result_processor(self.dialect, d[1])
+                     for t, d in zip(self.types, description, strict=True))
+            self.processed = tuple((i, p) for i, p in enumerate(procs) if p is not None)
+        return self.processed
+
+    def row(self, raw):
+        if raw is None or not self.processed:
+            return raw
+        row = list(raw)
+        for i, proc in self.processed:
+            row[i] = proc(row[i])
+        return tuple(row)
+
+
+class Prepared:
+    """A Core statement run on a Conn. `keys`: the columns an INSERT is given; `many`: it is
+    run with executemany."""
+
+    def __init__(self, stmt, keys=None, *, many: bool = False):
+        self.stmt = stmt
+        self.keys = tuple(keys) if keys is not None else None
+        self.many = many
+        self._plans: dict = {}
+
+    def _plan(self, dialect) -> _Plan:
+        # keyed by kind of dialect, not instance: every app (each test builds one) has its own
+        key = (type(dialect), dialect.paramstyle, dialect.server_version_info)
+        plan = self._plans.get(key)
+        if plan is None:
+            plan = self._plans[key] = _Plan(self.stmt, dialect, self.keys, self.many)
+        return plan
+
+    def first(self, conn: Conn | None = None, /, **params) -> tuple | None:
+        """The first row (processed), or None."""
+        return self._run(conn, params, "first")
+
+    def all(self, conn: Conn | None = None, /, **params) -> list[tuple]:
+        return self._run(conn, params, "all")
+
+    def run(self, conn: Conn | None = None, /, **params) -> int:
+        """Execute; the number of rows changed."""
+        return self._run(conn, params, "count")
+
+    def run_many(self, conn: Conn | None, rows: list[dict]) -> None:
+        if not rows:
+            return
+        conn = conn or session_conn()
+        plan = self._plan(conn.dialect)
+        values = [plan.params(r) for r in rows]
+        cur = conn.dbapi.cursor()
+        try:
+            cur.executemany(plan.sql, values)
+        except conn.dialect.loaded_dbapi.Error as exc:
+            raise _error(conn, plan.sql, values, exc) from exc
+        finally:
+            cur.close()
+
+    def _run(self, conn, params, want):
+        conn = conn or session_conn()
+        plan = self._plan(conn.dialect)
+        values = plan.params(params)
+        cur = conn.dbapi.cursor()
+        try:
+            cur.execute(plan.sql, values)
+            if want != "count":
+                plan.processors(cur.description)
+            if want == "first":
+                return plan.row(cur.fetchone())
+            if want == "all":
+                return [plan.row(r) for r in cur.fetchall()]
+            return cur.rowcount
+        except conn.dialect.loaded_dbapi.Error as exc:
+            raise _error(conn, plan.sql, values, exc) from exc
+        finally:
+            cur.close()
