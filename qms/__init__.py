@@ -66,6 +66,7 @@ def _import_models() -> None:
     import qms.org.models  # noqa: F401
     import qms.mystery.models  # noqa: F401
     import qms.qa.models  # noqa: F401
+    import qms.scorecards.deliveries  # noqa: F401
     import qms.scorecards.models  # noqa: F401
     import qms.surveys.models  # noqa: F401
 
