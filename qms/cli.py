@@ -224,3 +224,7 @@ def init_app(app) -> None:
     from qms.complaints.cli import complaints_cli
 
     app.cli.add_command(complaints_cli)
+
+    from qms.scorecards.cli import scorecards_cli
+
+    app.cli.add_command(scorecards_cli)

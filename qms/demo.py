@@ -14,6 +14,7 @@ from qms.mystery.demo import build_mystery_activity
 from qms.extensions import db
 from qms.org.models import Agent, Branch, Customer
 from qms.qa.demo import build_qa_activity
+from qms.scorecards.snapshots import compute_recent
 from qms.surveys.demo import build_survey_activity
 
 
@@ -101,4 +102,6 @@ def build_demo(*, seed: int = 2026, customers: int = 5000) -> list[tuple[str, st
     build_mystery_activity(seed=seed)  # a quarterly programme of two waves, reviewed reports
     build_audit_activity(seed=seed)  # a monthly audit programme, findings, corrective actions
     seed_codes()  # complaint classification code lists (JR/T 0169 axes, root causes)
+    db.session.flush()
+    compute_recent(now=now_utc(), months=3)  # scorecard snapshots of the last three months
     return logins
