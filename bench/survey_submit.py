@@ -8,8 +8,9 @@ then POST the answers (the QMS site validates them against the survey version, c
 invitation, stores the response with its answer rows and, for detractors, a follow-up). The
 bare app does the same GET + POST pattern, and each of its requests inserts one row: that is
 the ceiling of "Flask + SQLite on this machine". Printed for both: submissions (GET + POST
-pairs) per second, p50 and p99 of a pair's latency; then the ratio (aim: >= 0.5). Every
-accepted submission is checked to be in the database.
+pairs) per second, p50 and p99 of a pair's latency, the server's CPU time per submission
+(gunicorn master and workers, from /proc); then the ratio (aim: >= 0.5). Every accepted
+submission is checked to be in the database.
 """
 
 from __future__ import annotations
@@ -204,12 +205,34 @@ def stop(proc: subprocess.Popen) -> None:
         proc.kill()
 
 
+def server_cpu(pid: int) -> float:
+    """CPU seconds used so far by a gunicorn master and its workers (Linux /proc; 0 elsewhere)."""
+    tick = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+    total = 0
+    try:
+        entries = os.listdir("/proc")
+    except OSError:
+        return 0.0
+    for entry in entries:
+        if not entry.isdigit():
+            continue
+        try:
+            stat = Path(f"/proc/{entry}/stat").read_text()
+        except OSError:
+            continue
+        fields = stat[stat.rindex(")") + 2:].split()  # after "pid (comm) "
+        if int(entry) == pid or int(fields[1]) == pid:  # fields[1]: the parent's pid
+            total += int(fields[11]) + int(fields[12])  # utime + stime
+    return total / tick
+
+
 @dataclass
 class Run:
     latencies: list[float] = field(default_factory=list)  # seconds per GET + POST pair
     accepted: list[int] = field(default_factory=list)     # ids of the links answered
     failures: list[str] = field(default_factory=list)
     elapsed: float = 0.0
+    server_cpu: float = 0.0  # CPU seconds the site's processes used meanwhile
 
     def figures(self) -> tuple[float, float, float]:
         lat = sorted(self.latencies)
@@ -230,9 +253,11 @@ def request(conn_port: int, method: str, path: str, body: bytes | None = None) -
         conn.close()
 
 
-def drive(port: int, prefix: str, links: list[tuple[str, int]], clients: int, seed: int) -> Run:
+def drive(port: int, prefix: str, links: list[tuple[str, int]], clients: int, seed: int,
+          server_pid: int | None = None) -> Run:
     """`clients` threads answer the links, each link once: GET, then POST."""
     run = Run()
+    cpu_before = server_cpu(server_pid) if server_pid else 0.0
     lock = threading.Lock()
     queue = iter(enumerate(links))
     bodies = [urlencode(answers_for(random.Random(seed + i)), doseq=True).encode()
@@ -263,6 +288,8 @@ def drive(port: int, prefix: str, links: list[tuple[str, int]], clients: int, se
     for t in threads:
         t.join()
     run.elapsed = time.perf_counter() - start
+    if server_pid:
+        run.server_cpu = server_cpu(server_pid) - cpu_before
     return run
 
 
@@ -273,6 +300,7 @@ def merge(runs: list[Run]) -> Run:
         total.accepted += r.accepted
         total.failures += r.failures
         total.elapsed += r.elapsed
+        total.server_cpu += r.server_cpu
     return total
 
 
@@ -306,8 +334,10 @@ def main(argv=None) -> None:
             qms_runs, bare_runs = [], []
             for r in range(args.rounds):
                 part = slice(args.warmup + r * chunk, args.warmup + (r + 1) * chunk)
-                qms_runs.append(drive(qms_port, "/s", links[part], args.clients, seed=r + 1))
-                bare_runs.append(drive(bare_port, "/b", bare_links[part], args.clients, seed=r + 1))
+                qms_runs.append(drive(qms_port, "/s", links[part], args.clients, seed=r + 1,
+                                      server_pid=qms_proc.pid))
+                bare_runs.append(drive(bare_port, "/b", bare_links[part], args.clients, seed=r + 1,
+                                       server_pid=bare_proc.pid))
         finally:
             stop(qms_proc)
             stop(bare_proc)
@@ -323,12 +353,13 @@ def main(argv=None) -> None:
     print(f"survey submissions: {chunk * args.rounds} personal links per site in {args.rounds} "
           f"alternating rounds, {args.clients} clients, gunicorn {args.workers} sync workers, "
           f"SQLite WAL, loopback; one submission = GET form + POST answers")
-    print(f"{'':34}{'submissions/s':>14}{'p50 ms':>9}{'p99 ms':>9}   per round /s")
+    print(f"{'':34}{'submissions/s':>14}{'p50 ms':>9}{'p99 ms':>9}{'CPU ms':>8}   per round /s")
     for name, run, runs in (("QMS /s/<token> (validate + store)", qms, qms_runs),
                             ("bare Flask, 1 INSERT per request", bare, bare_runs)):
         rate, p50, p99 = run.figures()
         rounds = " ".join(f"{r.figures()[0]:.0f}" for r in runs)
-        print(f"{name:34}{rate:14.1f}{p50:9.1f}{p99:9.1f}   {rounds}")
+        cpu = run.server_cpu / len(run.latencies) * 1000 if run.latencies else float("nan")
+        print(f"{name:34}{rate:14.1f}{p50:9.1f}{p99:9.1f}{cpu:8.2f}   {rounds}")
     ratio = qms.figures()[0] / bare.figures()[0]
     print(f"ratio QMS / bare: {ratio:.2f} (aim >= 0.50)")
     print(note)

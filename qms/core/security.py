@@ -1,6 +1,8 @@
-"""Response headers every page carries."""
+"""Response headers every page carries, and the session cookie's handling."""
 
 from __future__ import annotations
+
+from flask.sessions import SecureCookieSessionInterface
 
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -8,15 +10,65 @@ CSP = (
     "form-action 'self'; frame-ancestors 'none'"
 )
 
+HEADERS = (
+    ("Content-Security-Policy", CSP),
+    ("X-Content-Type-Options", "nosniff"),
+    ("X-Frame-Options", "DENY"),
+    ("Referrer-Policy", "same-origin"),
+    ("Permissions-Policy", "camera=(), microphone=(), geolocation=()"),
+)
+HSTS = ("Strict-Transport-Security", "max-age=31536000")
+_HEADERS = tuple((name.lower(), name, value) for name, value in HEADERS)
+_HSTS = (HSTS[0].lower(), *HSTS)
+
+
+class SessionInterface(SecureCookieSessionInterface):
+    """Flask's signed cookie session, the same cookie, with less work per request: the signing
+    serializer is built once per key (not on every request), a request without the cookie
+    (a customer answering a survey, a probe) gets an empty session without touching it, and
+    an untouched empty session is saved by doing nothing."""
+
+    def get_signing_serializer(self, app):
+        if not app.secret_key:
+            return None
+        key = (app.secret_key, tuple(app.config.get("SECRET_KEY_FALLBACKS") or ()))
+        cache = app.extensions.setdefault("qms.session_serializers", {})
+        found = cache.get(key)
+        if found is None:
+            if len(cache) > 8:  # keys only change in tests
+                cache.clear()
+            found = cache[key] = super().get_signing_serializer(app)
+        return found
+
+    def open_session(self, app, request):
+        if not app.secret_key:
+            return None
+        if "HTTP_COOKIE" not in request.environ:  # no cookie at all: nothing to read
+            return self.session_class()
+        return super().open_session(app, request)
+
+    def save_session(self, app, session, response):
+        if not session and not session.modified:
+            # nothing to set, nothing to delete; "Vary: Cookie" as Flask would add it
+            if session.accessed:
+                if "Vary" in response.headers:
+                    response.vary.add("Cookie")
+                else:
+                    response.headers["Vary"] = "Cookie"
+            return
+        super().save_session(app, session, response)
+
 
 def init_app(app) -> None:
+    app.session_interface = SessionInterface()
+
     @app.after_request
     def _headers(resp):
-        resp.headers.setdefault("Content-Security-Policy", CSP)
-        resp.headers.setdefault("X-Content-Type-Options", "nosniff")
-        resp.headers.setdefault("X-Frame-Options", "DENY")
-        resp.headers.setdefault("Referrer-Policy", "same-origin")
-        resp.headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
-        if app.config.get("SESSION_COOKIE_SECURE"):
-            resp.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+        # each header the view did not set itself (one pass over the few already there)
+        present = {k.lower() for k, _v in resp.headers.items()}
+        for lower, name, value in _HEADERS:
+            if lower not in present:
+                resp.headers.add(name, value)
+        if app.config.get("SESSION_COOKIE_SECURE") and _HSTS[0] not in present:
+            resp.headers.add(*_HSTS[1:])
         return resp

@@ -78,6 +78,25 @@ def transaction(conn: Conn):
         raise
 
 
+@contextmanager
+def single_write(conn: Conn):
+    """A transaction of ONE write statement. On SQLite the statement commits as it runs
+    (autocommit), like a bare INSERT: the write lock is not held between the statement and a
+    separate COMMIT. Elsewhere, or inside an open transaction, an ordinary transaction."""
+    dbapi = conn.dbapi
+    legacy = getattr(dbapi, "autocommit", -1) == -1  # sqlite3.LEGACY_TRANSACTION_CONTROL
+    if conn.dialect.name != "sqlite" or not legacy or dbapi.in_transaction:
+        with transaction(conn):
+            yield conn
+        return
+    level = dbapi.isolation_level
+    dbapi.isolation_level = None
+    try:
+        yield conn
+    finally:
+        dbapi.isolation_level = level
+
+
 def _error(conn: Conn, sql, params, exc) -> sa.exc.DBAPIError:
     """A DBAPI error as SQLAlchemy would have raised it (IntegrityError, OperationalError...)."""
     return sa.exc.DBAPIError.instance(sql, params, exc, conn.dialect.loaded_dbapi.Error,
@@ -165,44 +184,76 @@ class Prepared:
 
     def first(self, conn: Conn | None = None, /, **params) -> tuple | None:
         """The first row (processed), or None."""
-        return self._run(conn, params, "first")
+        return self.bind(conn, **params).first()
 
     def all(self, conn: Conn | None = None, /, **params) -> list[tuple]:
-        return self._run(conn, params, "all")
+        return self.bind(conn, **params).all()
 
     def run(self, conn: Conn | None = None, /, **params) -> int:
         """Execute; the number of rows changed."""
-        return self._run(conn, params, "count")
+        return self.bind(conn, **params).run()
 
     def run_many(self, conn: Conn | None, rows: list[dict]) -> None:
-        if not rows:
-            return
-        conn = conn or session_conn()
-        plan = self._plan(conn.dialect)
-        values = [plan.params(r) for r in rows]
-        cur = conn.dbapi.cursor()
-        try:
-            cur.executemany(plan.sql, values)
-        except conn.dialect.loaded_dbapi.Error as exc:
-            raise _error(conn, plan.sql, values, exc) from exc
-        finally:
-            cur.close()
+        self.bind_many(conn, rows).run()
 
-    def _run(self, conn, params, want):
+    def bind(self, conn: Conn | None = None, /, **params) -> Bound:
+        """The statement with its parameters processed, ready to run (so that a transaction
+        can run several statements back to back)."""
         conn = conn or session_conn()
         plan = self._plan(conn.dialect)
-        values = plan.params(params)
+        return Bound(plan, conn, [plan.params(params)])
+
+    def bind_many(self, conn: Conn | None, rows: list[dict]) -> Bound:
+        conn = conn or session_conn()
+        plan = self._plan(conn.dialect)
+        return Bound(plan, conn, [plan.params(r) for r in rows], many=True)
+
+
+class Bound:
+    """A prepared statement and its parameters (one set, or many for executemany)."""
+
+    __slots__ = ("plan", "conn", "values", "many")
+
+    def __init__(self, plan: _Plan, conn: Conn, values: list, many: bool = False):
+        self.plan, self.conn, self.values, self.many = plan, conn, values, many
+
+    def put(self, name: str, value) -> Bound:
+        """Set one parameter (in every set), e.g. an id known only once an earlier statement
+        of the transaction ran."""
+        for i, (bind_name, key, proc, _default) in enumerate(self.plan.binds):
+            if bind_name == name:
+                v = value if proc is None else proc(value)
+                slot = i if self.plan.positional else key
+                for values in self.values:
+                    values[slot] = v
+        return self
+
+    def first(self) -> tuple | None:
+        return self._execute("first")
+
+    def all(self) -> list[tuple]:
+        return self._execute("all")
+
+    def run(self) -> int:
+        return self._execute("count")
+
+    def _execute(self, want):
+        plan, conn = self.plan, self.conn
+        if self.many and not self.values:
+            return 0
         cur = conn.dbapi.cursor()
         try:
-            cur.execute(plan.sql, values)
-            if want != "count":
-                plan.processors(cur.description)
+            if self.many:
+                cur.executemany(plan.sql, self.values)
+                return cur.rowcount
+            cur.execute(plan.sql, self.values[0])
+            if want == "count":
+                return cur.rowcount
+            plan.processors(cur.description)
             if want == "first":
                 return plan.row(cur.fetchone())
-            if want == "all":
-                return [plan.row(r) for r in cur.fetchall()]
-            return cur.rowcount
+            return [plan.row(r) for r in cur.fetchall()]
         except conn.dialect.loaded_dbapi.Error as exc:
-            raise _error(conn, plan.sql, values, exc) from exc
+            raise _error(conn, plan.sql, self.values, exc) from exc
         finally:
             cur.close()

@@ -306,15 +306,6 @@ def _require_open(link: Link) -> None:
         raise LinkNotOpen(link.state)
 
 
-def _claim(link: Link, now: datetime, conn: Conn, *, complete: bool) -> bool:
-    """The first write of the transaction. Losers of a race get AlreadyAnswered. Returns
-    whether the link may hold a partial response (it had been started before)."""
-    row = (_COMPLETE if complete else _START).first(conn, iid=link.invitation.id, now=now)
-    if row is None:
-        raise AlreadyAnswered()
-    return row[0] != now
-
-
 def answer_rows(definition: dict, answers: dict) -> list[dict]:
     """Answer rows for parsed answers: as each question type's to_rows says, in the
     definition's order, with the type copied in (response_id left to fill)."""
@@ -329,32 +320,46 @@ def answer_rows(definition: dict, answers: dict) -> list[dict]:
     return rows
 
 
-def _store(link: Link, locale: str, now: datetime, rows: list[dict], conn: Conn, *,
-           maybe_partial: bool, completed: bool) -> int:
-    """Write the response (the link's partial one, updated, or a new one carrying the
-    attribution of the invitation or counter link) and replace its answer rows; its id."""
-    partial = None
-    if link.personal and maybe_partial:
-        partial = (_PARTIAL_DONE if completed else _PARTIAL_SAVE).first(
-            conn, iid=link.invitation.id, loc=locale, now=now)
-    if partial is not None:
-        rid = partial[0]
-        _DROP_ANSWERS.run(conn, rid=rid)
-    else:
-        source = link.invitation if link.personal else link.counter_link
-        rid = _NEW_RESPONSE.first(conn, **{
-            "version_id": link.version.id, "survey_id": link.version.survey_id,
-            "campaign_id": link.campaign.id,
-            "invitation_id": link.invitation.id if link.personal else None,
-            "counter_link_id": None if link.personal else link.counter_link.id,
-            "branch_id": source.branch_id, "agent_id": source.agent_id,
-            "channel": link.campaign.channel if link.personal else Channel.COUNTER,
-            "segment": link.segment if link.personal else None, "locale": locale,
-            "started_at": now, "updated_at": now, "completed_at": now if completed else None,
-        })[0]
-    for r in rows:
-        r["response_id"] = rid
-    _NEW_ANSWERS.run_many(conn, rows)
+def _write(link: Link, locale: str, now: datetime, rows: list[dict], conn: Conn | None, *,
+           completed: bool, follow_up: dict | None = None) -> int:
+    """Store a save or a submission; the response id. Every statement is bound first, then
+    they run back to back, so the write lock (taken by the first) is held only for them:
+    the claim (personal links; the loser of a race gets AlreadyAnswered), the response (the
+    link's partial one, updated, or a new one carrying the attribution of the invitation or
+    counter link), its answer rows, and a follow-up item if one is due."""
+    conn = conn or session_conn()
+    personal = link.personal
+    source = link.invitation if personal else link.counter_link
+    claim = ((_COMPLETE if completed else _START).bind(conn, iid=link.invitation.id, now=now)
+             if personal else None)
+    new_response = _NEW_RESPONSE.bind(conn, **{
+        "version_id": link.version.id, "survey_id": link.version.survey_id,
+        "campaign_id": link.campaign.id,
+        "invitation_id": link.invitation.id if personal else None,
+        "counter_link_id": None if personal else link.counter_link.id,
+        "branch_id": source.branch_id, "agent_id": source.agent_id,
+        "channel": link.campaign.channel if personal else Channel.COUNTER,
+        "segment": link.segment if personal else None, "locale": locale,
+        "started_at": now, "updated_at": now, "completed_at": now if completed else None})
+    answers = _NEW_ANSWERS.bind_many(conn, rows)
+    item = _NEW_FOLLOW_UP.bind(conn, **follow_up) if follow_up is not None else None
+
+    rid = None
+    if claim is not None:
+        row = claim.first()
+        if row is None:
+            raise AlreadyAnswered()
+        if row[0] != now:  # started before: a partial save may hold the response
+            partial = (_PARTIAL_DONE if completed else _PARTIAL_SAVE).first(
+                conn, iid=link.invitation.id, loc=locale, now=now)
+            if partial is not None:
+                rid = partial[0]
+                _DROP_ANSWERS.run(conn, rid=rid)
+    if rid is None:
+        rid = new_response.first()[0]
+    answers.put("response_id", rid).run()
+    if item is not None:
+        item.put("response_id", rid).run()
     return rid
 
 
@@ -371,9 +376,7 @@ def save_partial(link: Link, form: dict[str, list[str]], *, locale: str,
     if sub.errors:
         raise InvalidSubmission(sub)
     rows = answer_rows(link.definition, sub.answers)
-    conn = conn or session_conn()
-    started_before = _claim(link, now, conn, complete=False)
-    return _store(link, locale, now, rows, conn, maybe_partial=started_before, completed=False)
+    return _write(link, locale, now, rows, conn, completed=False)
 
 
 def newly_visible(definition: dict, answers: dict, seen: set[str] | None) -> list[str]:
@@ -401,14 +404,12 @@ def submit_response(link: Link, form: dict[str, list[str]], *, locale: str,
         raise InvalidSubmission(sub, fresh)
     rows = answer_rows(link.definition, sub.answers)
     reason = follow_up_reason(link.definition, sub.answers)
-    conn = conn or session_conn()
-    started_before = _claim(link, now, conn, complete=True) if link.personal else False
-    rid = _store(link, locale, now, rows, conn, maybe_partial=started_before, completed=True)
+    follow_up = None
     if reason is not None:
         branch_id = (link.invitation if link.personal else link.counter_link).branch_id
-        create_follow_up(rid, branch_id, reason, due_at=now + follow_up_due, now=now,
-                         conn=conn)
-    return rid
+        follow_up = _follow_up_values(None, branch_id, reason, due_at=now + follow_up_due,
+                                      now=now)
+    return _write(link, locale, now, rows, conn, completed=True, follow_up=follow_up)
 
 
 # -- closing the loop ---------------------------------------------------------------------------
@@ -428,7 +429,12 @@ def create_follow_up(response_id: int, branch_id: int | None, reason: str, *,
                      due_at: datetime, now: datetime | None = None,
                      conn: Conn | None = None) -> None:
     """An open follow-up item for the branch, owned by its head; one per response (unique)."""
-    _NEW_FOLLOW_UP.run(conn, response_id=response_id, branch_id=branch_id, reason=reason,
-                       status="open", due_at=due_at, created_at=now or now_utc(),
-                       owner_branch=branch_id)
+    _NEW_FOLLOW_UP.run(conn, **_follow_up_values(response_id, branch_id, reason, due_at=due_at,
+                                                 now=now or now_utc()))
+
+
+def _follow_up_values(response_id: int | None, branch_id: int | None, reason: str, *,
+                      due_at: datetime, now: datetime) -> dict:
+    return {"response_id": response_id, "branch_id": branch_id, "reason": reason,
+            "status": "open", "due_at": due_at, "created_at": now, "owner_branch": branch_id}
 

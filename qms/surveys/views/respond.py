@@ -8,6 +8,7 @@ would expire on a page a customer leaves open. Abuse is held off by the rate lim
 from __future__ import annotations
 
 from datetime import timedelta
+from urllib.parse import quote
 
 from flask import current_app, make_response, redirect, render_template, request, url_for
 from flask_babel import force_locale, get_locale
@@ -19,7 +20,7 @@ from qms.core.ratelimit import rate_limited
 from qms.extensions import csrf
 from qms.surveys import responses as svc
 from qms.surveys.definition import question_map, questions, text, visible_keys
-from qms.surveys.prepared import Conn, connection, transaction
+from qms.surveys.prepared import Conn, connection, single_write, transaction
 from qms.surveys.questions import REGISTRY
 from qms.surveys.responses import LinkState
 from qms.surveys.views import public_bp
@@ -141,6 +142,15 @@ def _blank_form_page(link: svc.Link, locale: str):
     return resp
 
 
+def _see_other(path: str):
+    """303 to an address of this site: the same as redirect(url_for(...), 303) for the fixed
+    routes above (`locale` is one of ours, the token is quoted), without the HTML body and the
+    URL building, on the path every submission takes."""
+    resp = current_app.response_class(status=303)
+    resp.headers["Location"] = request.script_root + path
+    return resp
+
+
 def _seen() -> set[str] | None:
     raw = request.form.get("_seen")
     return None if raw is None else {k for k in raw.split(",") if k}
@@ -200,7 +210,7 @@ def personal(token: str):
                 return failed
             if save:
                 return redirect(url_for(".personal", token=token, lang=locale, saved=1), 303)
-            return redirect(url_for(".personal_thanks", token=token, lang=locale), 303)
+            return _see_other(f"/s/{quote(token, safe='')}/thanks?lang={locale}")
         saved, saved_locale = svc.saved_answers(link, conn=conn)
         locale = _page_locale(saved_locale or link.locale)
         if saved or request.args.get("saved"):
@@ -210,8 +220,8 @@ def personal(token: str):
         else:
             page = _blank_form_page(link, locale)
         if svc.first_opening(link):
-            # one UPDATE ... WHERE opened_at IS NULL, its own transaction (write first)
-            with transaction(conn):
+            # one UPDATE ... WHERE opened_at IS NULL, committed by itself
+            with single_write(conn):
                 svc.mark_opened(link, conn=conn)
         return page
 
