@@ -17,7 +17,7 @@ run: sysdeps install catalogs db   ## set up everything and start the site with 
 	$(FLASK) run --host $(HOST) --port $(PORT) --no-reload
 
 test: sysdeps install-test catalogs   ## set up and run the test suite
-	$(BIN)/pytest -q $(PYTEST_ARGS)
+	$(BIN)/pytest -q -n auto $(PYTEST_ARGS)
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)

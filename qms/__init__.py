@@ -63,8 +63,8 @@ def _import_models() -> None:
     import qms.core.audit  # noqa: F401
     import qms.core.jobruns  # noqa: F401
     import qms.core.uploads  # noqa: F401
-    import qms.org.models  # noqa: F401
     import qms.mystery.models  # noqa: F401
+    import qms.org.models  # noqa: F401
     import qms.qa.models  # noqa: F401
     import qms.scorecards.deliveries  # noqa: F401
     import qms.scorecards.models  # noqa: F401
@@ -79,9 +79,9 @@ def _blueprints():
     from qms.complaints.views import public_bp as complaint_public
     from qms.core.api import bp as core_api
     from qms.main import bp as main
+    from qms.mystery.views import bp as mystery
     from qms.org.api import bp as org_api
     from qms.org.views import bp as org
-    from qms.mystery.views import bp as mystery
     from qms.qa.api import bp as qa_api
     from qms.qa.views import bp as qa
     from qms.scorecards.api import bp as scorecards_api

@@ -10,8 +10,8 @@ from qms.audits.demo import build_audit_activity
 from qms.auth.services import GrantSpec, create_user
 from qms.complaints.codes import seed_codes
 from qms.core.db import now_utc
-from qms.mystery.demo import build_mystery_activity
 from qms.extensions import db
+from qms.mystery.demo import build_mystery_activity
 from qms.org.models import Agent, Branch, Customer
 from qms.qa.demo import build_qa_activity
 from qms.scorecards.snapshots import compute_recent

@@ -114,10 +114,11 @@ def init_app(app) -> None:
         datetime=fmt_datetime, date=fmt_date, number=fmt_number, percent=fmt_percent
     )
 
-    @app.before_request
-    def _wtforms_translations():
-        # flask_wtf.i18n looks for this attribute before loading a catalogue itself.
-        request.wtforms_translations = _WTFormsTranslations()
+    # flask_wtf.i18n looks for request.wtforms_translations before loading a catalogue itself.
+    # The object resolves the locale when used, so one shared by every request (a class
+    # attribute of this app's request class) does what a fresh one per request did.
+    app.request_class = type("Request", (app.request_class,),
+                             {"wtforms_translations": _WTFormsTranslations()})
 
     @app.context_processor
     def _locales():

@@ -125,9 +125,12 @@ def _bearer_token():
 
 def enforce():
     """before_request: apply the endpoint's decision."""
-    if request.endpoint is None:  # 404/405 from routing: let Flask answer
+    endpoint = request.endpoint
+    if endpoint is None:  # 404/405 from routing: let Flask answer
         return None
-    access = access_for(request.endpoint)
+    access = access_for(endpoint)
+    if access is not None and access.public:  # the common case of public pages: nothing to do
+        return None
     is_api = request.path.startswith("/api/")
     if access is None:
         current_app.logger.error("endpoint %s has no access decision", request.endpoint)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from flask import request
 from flask.sessions import SecureCookieSessionInterface
 
 CSP = (
@@ -20,6 +21,7 @@ HEADERS = (
 HSTS = ("Strict-Transport-Security", "max-age=31536000")
 _HEADERS = tuple((name.lower(), name, value) for name, value in HEADERS)
 _HSTS = (HSTS[0].lower(), *HSTS)
+_FRESH = "qms.session.fresh"  # environ key: the empty session of a request without cookies
 
 
 class SessionInterface(SecureCookieSessionInterface):
@@ -44,7 +46,8 @@ class SessionInterface(SecureCookieSessionInterface):
         if not app.secret_key:
             return None
         if "HTTP_COOKIE" not in request.environ:  # no cookie at all: nothing to read
-            return self.session_class()
+            session = request.environ[_FRESH] = self.session_class()
+            return session
         return super().open_session(app, request)
 
     def save_session(self, app, session, response):
@@ -59,8 +62,28 @@ class SessionInterface(SecureCookieSessionInterface):
         super().save_session(app, session, response)
 
 
+def _skip_when_no_session(hook):
+    """Flask-Login's after_request hook reads the session on every response to refresh or
+    clear the remember-me cookie. A request that came without any cookie and put nothing in
+    its session (a customer answering a survey) gives it nothing to do: skip it then."""
+
+    def after(response):
+        fresh = request.environ.get(_FRESH)
+        if fresh is not None and not fresh and not fresh.modified:
+            return response
+        return hook(response)
+
+    after.__name__ = after.__qualname__ = getattr(hook, "__name__", "after")
+    return after
+
+
 def init_app(app) -> None:
     app.session_interface = SessionInterface()
+    remember = getattr(getattr(app, "login_manager", None), "_update_remember_cookie", None)
+    funcs = app.after_request_funcs.get(None, [])
+    for i, func in enumerate(funcs):
+        if remember is not None and func == remember:
+            funcs[i] = _skip_when_no_session(func)
 
     @app.after_request
     def _headers(resp):

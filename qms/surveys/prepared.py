@@ -19,6 +19,8 @@ must not rely on Python-side column defaults (compiling refuses those).
 
 from __future__ import annotations
 
+import os
+import threading
 from contextlib import contextmanager
 
 import sqlalchemy as sa
@@ -51,17 +53,75 @@ def session_conn() -> Conn:
     return Conn(conn.dialect, conn.connection.dbapi_connection)
 
 
+class _Held:
+    """The main thread's pooled connection, kept checked out between requests."""
+
+    engine = None
+    raw = None
+    pid = None
+
+
+_HELD = _Held()
+
+
 @contextmanager
 def connection():
-    """A connection of its own from the engine's pool, outside the ORM session, for the few
-    statements of one request; writes go in `transaction(conn)` blocks. Whatever was not
-    committed is rolled back when the connection goes back to the pool."""
+    """A pooled connection of its own, outside the ORM session, for the few statements of
+    one request; writes go in `transaction(conn)` blocks, and whatever was not committed is
+    rolled back when the block ends.
+
+    The main thread (a gunicorn sync worker serves every request there) keeps its connection
+    checked out from one request to the next instead of returning it to the pool and taking
+    it again each time; other threads (threaded servers) use the pool as usual. A connection
+    that broke is invalidated, so the next request gets a new one."""
     engine = db.engine
-    raw = engine.raw_connection()
+    held = _HELD if threading.current_thread() is threading.main_thread() else None
+    if held is not None:
+        if held.raw is None or held.engine is not engine or held.pid != os.getpid():
+            if held.raw is not None and held.pid == os.getpid():
+                held.raw.close()  # another app's engine (tests build many): back to its pool
+            held.raw, held.engine, held.pid = engine.raw_connection(), engine, os.getpid()
+        raw = held.raw
+    else:
+        raw = engine.raw_connection()
+    if "qms.prepared" not in raw.info:  # once per DBAPI connection
+        _tune(raw, engine.dialect)
+    dbapi = raw.dbapi_connection
+    conn = Conn(engine.dialect, dbapi)
     try:
-        yield Conn(engine.dialect, raw.dbapi_connection)
+        yield conn
+    except sa.exc.DBAPIError as exc:
+        if exc.orig is not None and engine.dialect.is_disconnect(exc.orig, dbapi, None):
+            raw.invalidate(exc.orig)
+            if held is not None:
+                held.raw = None
+        raise
     finally:
-        raw.close()  # back to the pool, which rolls back what is left open
+        if held is None:
+            raw.close()  # back to the pool, which rolls back what is left open
+        elif held.raw is raw:
+            if getattr(dbapi, "in_transaction", True):
+                dbapi.rollback()
+        else:  # invalidated
+            raw.close()
+
+
+# SQLite's default checkpoints the WAL into the database every 1000 pages. A submission writes
+# some 16 pages (the response and its answers, and their indexes), so that was a checkpoint
+# every ~60 submissions, and under two workers the checkpoints cost 10-30% of the throughput
+# (measured with bench/survey_submit.py). The WAL grows to ~40 MB between checkpoints instead.
+# Set on the connections the answering pages use (the lead may move it to configure_sqlite).
+WAL_AUTOCHECKPOINT_PAGES = 10_000
+
+
+def _tune(raw, dialect) -> None:
+    raw.info["qms.prepared"] = True
+    if dialect.name == "sqlite":
+        cur = raw.dbapi_connection.cursor()
+        try:
+            cur.execute(f"PRAGMA wal_autocheckpoint={WAL_AUTOCHECKPOINT_PAGES}")
+        finally:
+            cur.close()
 
 
 @contextmanager
@@ -104,7 +164,8 @@ def _error(conn: Conn, sql, params, exc) -> sa.exc.DBAPIError:
 
 
 class _Plan:
-    __slots__ = ("sql", "positional", "binds", "dialect", "types", "processed")
+    __slots__ = ("sql", "positional", "binds", "names", "keys", "bind_procs", "dialect",
+                 "types", "processed")
 
     def __init__(self, stmt, dialect, keys, many):
         kw = {"column_keys": list(keys)} if keys is not None else {}
@@ -130,23 +191,31 @@ class _Plan:
                 default = _constant(bp.value)
             binds.append((name, escaped.get(name, name), proc, default))
         self.binds = tuple(binds)
+        self.names = tuple(b[0] for b in binds)
+        self.keys = tuple(b[1] for b in binds)
+        self.bind_procs = tuple((i, b[2]) for i, b in enumerate(binds) if b[2] is not None)
         columns = list(stmt.exported_columns) if hasattr(stmt, "exported_columns") else []
         self.dialect = dialect
         self.types = tuple(c.type.dialect_impl(dialect) for c in columns)
         self.processed = None  # result processors, on the first rows (they need the DBAPI types)
 
     def params(self, given: dict):
-        values = []
-        for name, _key, proc, default in self.binds:
-            value = given.get(name, _REQUIRED)
-            if value is _REQUIRED:
-                if default is _REQUIRED:
-                    raise KeyError(f"missing parameter {name!r}")
-                value = default()
-            values.append(value if proc is None else proc(value))
+        try:  # the common case: every parameter given
+            values = [given[name] for name in self.names]
+        except KeyError:
+            values = []
+            for name, _key, _proc, default in self.binds:
+                value = given.get(name, _REQUIRED)
+                if value is _REQUIRED:
+                    if default is _REQUIRED:
+                        raise KeyError(f"missing parameter {name!r}") from None
+                    value = default()
+                values.append(value)
+        for i, proc in self.bind_procs:
+            values[i] = proc(values[i])
         if self.positional:
             return values
-        return {b[1]: v for b, v in zip(self.binds, values, strict=True)}
+        return dict(zip(self.keys, values, strict=True))
 
     def processors(self, description) -> tuple:
         if self.processed is None:

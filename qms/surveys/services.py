@@ -152,12 +152,12 @@ def check_import(document) -> list[str]:
 def import_survey(document, *, actor=None, into: Survey | None = None) -> Survey:
     """Create a survey (or a new draft of `into`) from an exported document; a broken
     document is refused with every problem listed."""
+    if into is not None and isinstance(document, dict) and into.kind != document.get("kind"):
+        raise SurveyError("the file is for another kind of survey")
     problems = check_import(document)
     if problems:
         raise SurveyError(problems)
     if into is not None:
-        if into.kind != document["kind"]:
-            raise SurveyError("the file is for another kind of survey")
         save_draft(into, document["definition"], actor=actor)
         return into
     return create_survey(title=document["title"], definition=document["definition"],

@@ -9,6 +9,7 @@ from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
+from flask_babel import force_locale
 
 from qms.analytics import scoring
 from qms.audits import checklists, evidence, performing
@@ -142,7 +143,7 @@ def test_an_audit_without_failures_closes_at_once(world):
 def test_submit_names_missing_items_and_missing_evidence(world):
     w = world
     audit = new_audit(w, status="in_progress", answers={"dual_control": "fail"})
-    with pytest.raises(AuditWorkError) as exc:
+    with force_locale("en"), pytest.raises(AuditWorkError) as exc:
         run(performing.submit_audit, audit, w.auditor)
     assert set(exc.value.fields) == {"dual_control", "cash_count", "signage"}
     assert "evidence" in exc.value.fields["dual_control"]

@@ -19,7 +19,7 @@ def test_planner_creates_programme_wave_and_generates(app, client, login, make_u
     version = make_mystery_survey()
     b1, b2 = make_branch(), make_branch()
     s1, s2 = make_shopper(name="Shopper One"), make_shopper(name="Shopper Two")
-    login(make_user("qa"))
+    login(make_user("qa", locale="en"))
     assert client.get("/mystery/programmes/new").status_code == 200
     r = client.post("/mystery/programmes/new", data={"name": "Q1 2026",
                                                      "survey_id": version.survey_id})
@@ -68,7 +68,7 @@ def test_reassign_warns_then_overrides(app, client, login, make_user, make_wave,
     waves.declare_conflict(s2, b, "cousin")
     db.session.commit()
     a = make_assignment(wave=make_wave(branches=[b]), shopper=s1, branch=b)
-    login(make_user("admin"))
+    login(make_user("admin", locale="en"))
     r = client.post(f"/mystery/assignments/{a.id}/reassign", data={"shopper_id": s2.id})
     assert r.status_code == 400
     assert "declared a conflict" in r.get_data(as_text=True)

@@ -26,7 +26,7 @@ def world(app, make_branch, make_agent, make_user):
         make_snapshot(branch, agent=agent)
     return SimpleNamespace(
         a=a, b=b,
-        head_a=make_user("branch_head", branch=a),
+        head_a=make_user("branch_head", branch=a, locale="en"),
         agent_a1=make_user("agent", branch=a, agent=a1),
         qa=make_user("qa"), qa_south=make_user("qa", region="华南"),
         auditor=make_user("auditor"), complaints=make_user("complaints"))

@@ -96,7 +96,7 @@ def test_snapshot_history_shows_the_earlier_snapshot(scorecard_world, login, mak
     mark_stale("2026-10")
     compute_period("2026-10", now=NOW.replace(day=20))
     _db.session.commit()
-    c = login(make_user("qa"))
+    c = login(make_user("qa", locale="en"))
     page = c.get(f"/scorecards/branches/B1{P}&snapshot={old.id}").get_data(as_text=True)
     assert "earlier snapshot" in page and old.content_hash[:16] in page
     assert c.get(f"/scorecards/branches/B1{P}&snapshot=999999").status_code == 404
@@ -123,7 +123,7 @@ def _kpi_form(rows, green=85, amber=70) -> dict:
 
 
 def test_model_version_edit_validate_and_publish(scorecard_world, login, make_user):
-    c = login(make_user("qa"))
+    c = login(make_user("qa", locale="en"))
     model, draft = _draft(c)
     url = f"/scorecards/models/{model.id}/versions/{draft.id}"
     assert c.get(url).status_code == 200
@@ -143,14 +143,14 @@ def test_model_version_edit_validate_and_publish(scorecard_world, login, make_us
     assert b1["model"]["version"] == 2
     # 95.24 * 0.6 + 82.54 * 0.4
     assert b1["overall"]["score"] == round(95.24 * 0.6 + 82.54 * 0.4, 2)
-    reader = login(make_user("auditor"), c=c.application.test_client())
+    reader = login(make_user("auditor", locale="en"), c=c.application.test_client())
     assert reader.get(url).status_code == 200
     assert reader.post(url, data=_kpi_form([("csat_pct", 90, 90, 80, 1)])).status_code == 403
 
 
 def test_ahp_page_refuses_inconsistent_judgements_and_explains(scorecard_world, login,
                                                                make_user):
-    c = login(make_user("admin"))
+    c = login(make_user("admin", locale="en"))
     model, draft = _draft(c)
     url = f"/scorecards/models/{model.id}/versions/{draft.id}"
     c.post(url, data=_kpi_form([("csat_pct", 90, 90, 80, 1), ("qa_score", 90, 90, 80, 1),

@@ -336,7 +336,7 @@ def test_closed_campaign_gets_a_polite_page(client, branch, campaign_kw):
     assert count(Response) == 0
 
 
-@pytest.mark.parametrize("token", ["nope", new_token(), "x" * 500])
+@pytest.mark.parametrize("token", ["nope", new_token(), "x" * 500], ids=["short", "well-formed", "huge"])
 def test_unknown_link_gets_a_polite_404(client, app, token):
     for resp in (client.get(f"/s/{token}"), submit(client, token), client.get(f"/c/{token}"),
                  client.get(f"/s/{token}/thanks")):

@@ -8,7 +8,7 @@ would expire on a page a customer leaves open. Abuse is held off by the rate lim
 from __future__ import annotations
 
 from datetime import timedelta
-from urllib.parse import quote
+from urllib.parse import parse_qs, quote
 
 from flask import current_app, make_response, redirect, render_template, request, url_for
 from flask_babel import force_locale, get_locale
@@ -58,10 +58,33 @@ def _current_locale() -> str:
 
 # -- language and rendering ---------------------------------------------------------------------
 
+def _posted_form() -> dict[str, list[str]]:
+    """The posted form as {name: [values]}. The answering form is urlencoded: read from the
+    body as werkzeug's form parser reads it (the body limited by MAX_CONTENT_LENGTH, the same
+    decoding), without the parser's machinery; any other body goes through request.form."""
+    form = request.environ.get("qms.respond.form")
+    if form is None:
+        if request.mimetype == "application/x-www-form-urlencoded":
+            try:
+                text = request.get_data(parse_form_data=False).decode()
+            except UnicodeDecodeError:
+                text = ""  # werkzeug's parser (silent) also makes it an empty form
+            form = parse_qs(text, keep_blank_values=True, errors="werkzeug.url_quote")
+        else:
+            form = request.form.to_dict(flat=False)
+        request.environ["qms.respond.form"] = form
+    return form
+
+
+def _field(name: str) -> str | None:
+    values = _posted_form().get(name)
+    return values[0] if values else None
+
+
 def _page_locale(default: str | None = None) -> str:
     """The language the form was filled in (a POST carries it), else ?lang= (the switch on the
     page), else the link's language, else the browser's."""
-    asked = request.form.get("lang") if request.method == "POST" else None
+    asked = _field("lang") if request.method == "POST" else None
     return (normalise_locale(asked) or normalise_locale(request.args.get("lang"))
             or normalise_locale(default) or select_locale()
             or current_app.config["BABEL_DEFAULT_LOCALE"])
@@ -152,7 +175,7 @@ def _see_other(path: str):
 
 
 def _seen() -> set[str] | None:
-    raw = request.form.get("_seen")
+    raw = _field("_seen")
     return None if raw is None else {k for k in raw.split(",") if k}
 
 
@@ -162,7 +185,7 @@ def _follow_up_due() -> timedelta:
 
 def _post(link: svc.Link, locale: str, save: bool, conn: Conn):
     """Save or submit; the redirect on success, or the page that explains what went wrong."""
-    form = request.form.to_dict(flat=False)
+    form = _posted_form()
     try:
         with transaction(conn):
             if save:
@@ -204,7 +227,7 @@ def personal(token: str):
             return _state_page(link.state, _page_locale(link.locale), link)
         if request.method == "POST":
             locale = _page_locale(link.locale)
-            save = request.form.get("action") == "save"
+            save = _field("action") == "save"
             failed = _post(link, locale, save, conn)
             if failed is not None:
                 return failed
