@@ -45,8 +45,14 @@ def database_is_empty() -> bool:
     return not db.session.scalar(sa.select(sa.func.count(Branch.id)))
 
 
-def build_demo(*, seed: int = 2026, customers: int = 5000) -> list[tuple[str, str, str]]:
-    """Create branches, agents, customers and one user per role; return their logins."""
+# What build_demo adds on top of the bank itself, in the order it adds them.
+ACTIVITIES = ("surveys", "qa", "mystery", "audits", "complaints", "scorecards")
+
+
+def build_demo(*, seed: int = 2026, customers: int = 5000,
+               activities: tuple[str, ...] = ACTIVITIES) -> list[tuple[str, str, str]]:
+    """Create branches, agents, customers and one user per role, then each domain's activity
+    (`activities` narrows it: a domain's own tests build only theirs); return the logins."""
     if not database_is_empty():
         raise DemoRefused("the database already has branches; demo data goes into an empty one")
     rng = random.Random(seed)
@@ -97,11 +103,17 @@ def build_demo(*, seed: int = 2026, customers: int = 5000) -> list[tuple[str, st
                     agent_code=agents[0].code if role == "agent" else None)
         logins.append((role, email, password))
     db.session.flush()
-    build_survey_activity(seed=seed)  # 12 months of campaigns, responses and follow-ups
-    build_qa_activity(seed=seed)  # a year of QA interactions, evaluations, disputes, calibration
-    build_mystery_activity(seed=seed)  # a quarterly programme of two waves, reviewed reports
-    build_audit_activity(seed=seed)  # a monthly audit programme, findings, corrective actions
-    seed_codes()  # complaint classification code lists (JR/T 0169 axes, root causes)
-    db.session.flush()
-    compute_recent(now=now_utc(), months=3)  # scorecard snapshots of the last three months
+    if "surveys" in activities:
+        build_survey_activity(seed=seed)  # 12 months of campaigns, responses and follow-ups
+    if "qa" in activities:
+        build_qa_activity(seed=seed)  # a year of interactions, evaluations, disputes, calibration
+    if "mystery" in activities:
+        build_mystery_activity(seed=seed)  # a quarterly programme of two waves, reviewed reports
+    if "audits" in activities:
+        build_audit_activity(seed=seed)  # a monthly audit programme, findings, actions
+    if "complaints" in activities:
+        seed_codes()  # complaint classification code lists (JR/T 0169 axes, root causes)
+    if "scorecards" in activities:
+        db.session.flush()
+        compute_recent(now=now_utc(), months=3)  # snapshots of the last three months
     return logins

@@ -23,7 +23,7 @@ def _bank(monkeypatch, seed: int) -> dict:
 
     monkeypatch.setattr(qms.demo, "build_survey_activity", lambda **kw: None)
     monkeypatch.setattr(qms.demo, "build_qa_activity", lambda **kw: None)
-    qms.demo.build_demo(seed=seed, customers=50)
+    qms.demo.build_demo(seed=seed, customers=50, activities=("qa",))
     counts = build_qa_activity(seed=seed, now=NOW)
     _db.session.commit()
     return counts

@@ -22,7 +22,7 @@ def fixed_clock(monkeypatch):
 def _build(seed=5, customers=600):
     from qms.demo import build_demo
 
-    build_demo(seed=seed, customers=customers)
+    build_demo(seed=seed, customers=customers, activities=("surveys",))
     _db.session.commit()
     return _db.session.scalar(sa.select(Survey.id).where(Survey.kind == "satisfaction"))
 
