@@ -30,16 +30,17 @@ than its pass threshold (see failed_items).
 
 from __future__ import annotations
 
-import math
-import re
 from collections.abc import Iterator, Mapping
 
 from flask_babel import lazy_gettext as _l
 
 from qms.analytics import scoring
+from qms.core.definitions import KEY_RE, LOCALES, text  # noqa: F401  (read by callers)
+from qms.core.definitions import is_number as _is_number
+from qms.core.definitions import key_problems as _key
+from qms.core.definitions import label_problems as _labels
+from qms.core.definitions import unknown_properties as _unknown
 
-LOCALES = ("zh_Hans", "zh_Hant", "en")
-KEY_RE = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,63}")
 PASSFAIL = "passfail"
 SCORE = "score"
 KINDS = (PASSFAIL, SCORE)
@@ -59,14 +60,6 @@ ITEM_DEFAULTS = {"kind": PASSFAIL, "max_points": 1, "na_allowed": False, "severi
 
 
 # -- reading -------------------------------------------------------------------------------
-
-def text(labels, locale: str = "zh_Hans", fallback: str = "zh_Hans") -> str:
-    """A label in `locale`, else the default locale, else any language that has one."""
-    if not isinstance(labels, Mapping):
-        return str(labels or "")
-    return labels.get(locale) or labels.get(fallback) or next(
-        (v for v in labels.values() if v), "")
-
 
 def sections(definition) -> list[dict]:
     s = definition.get("sections") if isinstance(definition, Mapping) else None
@@ -223,10 +216,6 @@ def answer_problems(definition: Mapping, answers: Mapping | None, *,
 
 # -- checking ------------------------------------------------------------------------------
 
-def _is_number(x) -> bool:
-    return isinstance(x, int | float) and not isinstance(x, bool) and math.isfinite(x)
-
-
 def _num(x) -> str:
     return str(int(x)) if isinstance(x, float) and x.is_integer() else str(x)
 
@@ -269,41 +258,6 @@ def definition_problems(definition) -> list[tuple[str, str]]:
     if not problems:
         # the shared module has the last word on whether it can score this checklist
         problems += [("", p) for p in scoring.check_rubric(to_scoring(definition))]
-    return problems
-
-
-def _unknown(item: Mapping, allowed: frozenset, where: str) -> list[str]:
-    return [str(_l("%(where)s: unknown property %(name)s.", where=where, name=k))
-            for k in item if k not in allowed]
-
-
-def _key(item: Mapping, seen: set, where: str) -> list[str]:
-    key = item.get("key")
-    if not isinstance(key, str) or not KEY_RE.fullmatch(key):
-        return [str(_l("%(where)s: a key has letters, digits and _ only, starts with a letter "
-                       "and has at most 64 characters.", where=where))]
-    if key in seen:
-        return [str(_l("%(where)s: the key %(key)s is used twice.", where=where, key=key))]
-    seen.add(key)
-    return []
-
-
-def _labels(value, where: str, what, required: bool = True) -> list[str]:
-    if value is None and not required:
-        return []
-    if not isinstance(value, Mapping):
-        return [str(_l("%(where)s: %(what)s is missing in every language.", where=where,
-                       what=what))]
-    problems = [str(_l("%(where)s: %(what)s has an unknown language %(lang)s.", where=where,
-                       what=what, lang=k)) for k in value if k not in LOCALES]
-    missing = [loc for loc in LOCALES if not str(value.get(loc) or "").strip()]
-    if len(missing) == len(LOCALES):
-        if required:
-            problems.append(str(_l("%(where)s: %(what)s is missing in every language.",
-                                   where=where, what=what)))
-    elif missing:
-        problems.append(str(_l("%(where)s: %(what)s is missing in %(langs)s.", where=where,
-                               what=what, langs=", ".join(missing))))
     return problems
 
 

@@ -23,19 +23,15 @@ from sqlalchemy.orm import Session
 from qms.audits import checklists
 from qms.audits.models import Audit, AuditTemplate, AuditTemplateVersion
 from qms.core.db import now_utc
+from qms.core.definitions import ProblemsError
 from qms.extensions import db
 
 EXPORT_FORMAT = "qms-audit-checklist"
 EXPORT_VERSION = 1
 
 
-class TemplateError(Exception):
+class TemplateError(ProblemsError):
     """A refusal meant for the user; `problems` lists every reason."""
-
-    def __init__(self, problems: list | str):
-        problems = [problems] if not isinstance(problems, list) else problems
-        super().__init__("; ".join(str(p) for p in problems))
-        self.problems = [str(p) for p in problems]
 
 
 class FrozenTemplateVersion(TemplateError):

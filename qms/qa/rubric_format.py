@@ -32,16 +32,17 @@ published (in the user's language).
 
 from __future__ import annotations
 
-import math
-import re
 from collections.abc import Iterator, Mapping
 
 from flask_babel import lazy_gettext as _l
 
 from qms.analytics import scoring
+from qms.core.definitions import KEY_RE, LOCALES, text  # noqa: F401  (read by callers)
+from qms.core.definitions import is_number as _is_number
+from qms.core.definitions import key_problems as _key
+from qms.core.definitions import label_problems as _labels
+from qms.core.definitions import unknown_properties as _unknown
 
-LOCALES = ("zh_Hans", "zh_Hant", "en")
-KEY_RE = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,63}")
 KINDS = (scoring.SCALE, scoring.YESNO)
 CRITICAL_MODES = (None, scoring.FAIL_SECTION, scoring.FAIL_ALL)
 NA = scoring.NA
@@ -56,14 +57,6 @@ CRITERION_PROPERTIES = frozenset({"key", "label", "kind", "max_points", "na_allo
 
 
 # -- reading -------------------------------------------------------------------------------
-
-def text(labels, locale: str, fallback: str = "zh_Hans") -> str:
-    """A label in the locale, falling back to the default locale, then any."""
-    if not isinstance(labels, Mapping):
-        return str(labels or "")
-    return labels.get(locale) or labels.get(fallback) or next(
-        (v for v in labels.values() if v), "")
-
 
 def score_key(points) -> str:
     """A score as text, the key of its guidance: 5 and 5.0 are both "5"."""
@@ -151,42 +144,6 @@ def score_answers(definition: Mapping, answers: Mapping | None, *,
 
 
 # -- checking ------------------------------------------------------------------------------
-
-def _is_number(x) -> bool:
-    return isinstance(x, int | float) and not isinstance(x, bool) and math.isfinite(x)
-
-
-def _labels(value, where: str, what) -> list[str]:
-    if not isinstance(value, Mapping):
-        return [str(_l("%(where)s: %(what)s is missing in every language.", where=where,
-                       what=what))]
-    problems = [str(_l("%(where)s: %(what)s has an unknown language %(lang)s.", where=where,
-                       what=what, lang=k)) for k in value if k not in LOCALES]
-    missing = [loc for loc in LOCALES if not str(value.get(loc) or "").strip()]
-    if len(missing) == len(LOCALES):
-        problems.append(str(_l("%(where)s: %(what)s is missing in every language.",
-                               where=where, what=what)))
-    elif missing:
-        problems.append(str(_l("%(where)s: %(what)s is missing in %(langs)s.", where=where,
-                               what=what, langs=", ".join(missing))))
-    return problems
-
-
-def _unknown(item: Mapping, allowed: frozenset, where: str) -> list[str]:
-    return [str(_l("%(where)s: unknown property %(name)s.", where=where, name=k))
-            for k in item if k not in allowed]
-
-
-def _key(item: Mapping, seen: set, where: str) -> list[str]:
-    key = item.get("key")
-    if not isinstance(key, str) or not KEY_RE.fullmatch(key):
-        return [str(_l("%(where)s: a key has letters, digits and _ only, starts with a letter "
-                       "and has at most 64 characters.", where=where))]
-    if key in seen:
-        return [str(_l("%(where)s: the key %(key)s is used twice.", where=where, key=key))]
-    seen.add(key)
-    return []
-
 
 def check_definition(definition) -> list[str]:
     """Everything that stops a definition being published, each naming its section or

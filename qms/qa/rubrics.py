@@ -20,18 +20,14 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from qms.core.db import now_utc
+from qms.core.definitions import ProblemsError
 from qms.extensions import db
 from qms.qa.models import CHANNELS, Evaluation, Rubric, RubricVersion
 from qms.qa.rubric_format import check_definition
 
 
-class RubricError(Exception):
+class RubricError(ProblemsError):
     """A refusal meant for the user; `problems` lists every reason."""
-
-    def __init__(self, problems: list | str):
-        problems = [problems] if not isinstance(problems, list) else problems
-        super().__init__("; ".join(str(p) for p in problems))
-        self.problems = [str(p) for p in problems]
 
 
 class FrozenRubricVersion(RubricError):
